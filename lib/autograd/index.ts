@@ -1,0 +1,2 @@
+// lib/autograd: see DESIGN.md section 1.
+export {};

@@ -1,0 +1,2 @@
+// lib/data: see DESIGN.md section 1.
+export {};

@@ -1,0 +1,2 @@
+// lib/eval: see DESIGN.md section 1.
+export {};

@@ -1,0 +1,2 @@
+// Typed wrappers of the boxes kernels (filled in by the kernel work).
+export {};

@@ -1,0 +1,2 @@
+// Typed wrappers of the vq kernels (filled in by the kernel work).
+export {};

@@ -1,0 +1,2 @@
+// lib/model: see DESIGN.md section 1.
+export {};

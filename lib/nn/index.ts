@@ -1,0 +1,2 @@
+// lib/nn: see DESIGN.md section 1.
+export {};

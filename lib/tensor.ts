@@ -1,0 +1,130 @@
+// The public Tensor: a thin wrapper over a native handle, plus tidy() scopes and memory().
+import { addon, Device, DType, MemoryInfo, NativeTensor } from './native';
+
+export type { Device, DType, MemoryInfo } from './native';
+export type TypedData = Float32Array | Int32Array;
+
+/** How autograd reaches a tensor's inputs (set by the ops of lib/autograd). */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Gradients with respect to each input (null where an input needs none). */
+  backward(gradOutput: Tensor): (Tensor | null)[];
+}
+
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device;
+}
+
+const scopes: Set<Tensor>[] = [];
+
+export class Tensor {
+  readonly handle: NativeTensor;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: GradFn | null = null;
+
+  constructor(handle: NativeTensor) {
+    this.handle = handle;
+    if (scopes.length) scopes[scopes.length - 1].add(this);
+  }
+
+  get shape(): number[] { return this.handle.shape; }
+  get dtype(): DType { return this.handle.dtype; }
+  get device(): Device { return this.handle.device; }
+  get size(): number { return this.handle.size; }
+  get rank(): number { return this.handle.shape.length; }
+  get disposed(): boolean { return this.handle.disposed; }
+
+  /** A copy of the data (waits for pending GPU work). */
+  toArray(): TypedData { return this.handle.toArray(); }
+  /** A copy on `device` (a new tensor even when it is already there). */
+  to(device: Device): Tensor { return new Tensor(this.handle.to(device)); }
+  /** A view with another shape over the same storage. */
+  reshape(shape: number[]): Tensor { return new Tensor(this.handle.reshape(shape)); }
+  clone(): Tensor { return new Tensor(this.handle.clone()); }
+  /** Frees the storage once no view shares it; later use throws. Disposing twice is harmless. */
+  dispose(): void {
+    this.handle.dispose();
+    if (this.grad) { this.grad.dispose(); this.grad = null; }
+    this.gradFn = null;
+  }
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new RangeError(`Tensor.item: the tensor has ${this.size} elements, not 1 (shape [${this.shape}])`);
+    return this.toArray()[0];
+  }
+  toString(): string { return `Tensor(${this.dtype}[${this.shape}] on ${this.disposed ? 'disposed' : this.device})`; }
+}
+
+function toTyped(data: TypedData | number[], dtype: DType): TypedData {
+  if (data instanceof Float32Array || data instanceof Int32Array) return data;
+  if (!Array.isArray(data)) throw new TypeError(`tensor: data must be a Float32Array, Int32Array or number[], got ${typeof data}`);
+  if (dtype === 'i32') {
+    const out = new Int32Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new TypeError(`tensor: data[${i}] = ${v} is not a 32-bit integer (dtype i32)`);
+      out[i] = v;
+    }
+    return out;
+  }
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== 'number') throw new TypeError(`tensor: data[${i}] must be a number, got ${typeof data[i]}`);
+    out[i] = data[i];
+  }
+  return out;
+}
+
+/** A tensor holding a copy of `data` with the given shape (row-major). */
+export function tensor(data: TypedData | number[], shape: number[], opts: TensorOptions = {}): Tensor {
+  const dtype: DType = opts.dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+  return new Tensor(addon.fromArray(toTyped(data, dtype), shape, dtype, opts.device ?? 'cpu'));
+}
+
+export function zeros(shape: number[], opts: TensorOptions = {}): Tensor {
+  return new Tensor(addon.zeros(shape, opts.dtype ?? 'f32', opts.device ?? 'cpu'));
+}
+
+function collect(value: unknown, into: Set<Tensor>, depth = 0): void {
+  if (depth > 4 || value === null || typeof value !== 'object') return;
+  if (value instanceof Tensor) { into.add(value); return; }
+  const items = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+  for (const v of items) collect(v, into, depth + 1);
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it except those it returns (found in the
+ * result, its arrays and its object values) and those passed to keep(). fn must be synchronous.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) throw new TypeError('tidy: fn must be synchronous (it returned a Promise)');
+  const keepSet = new Set<Tensor>();
+  collect(result, keepSet);
+  for (const t of scope) if (!keepSet.has(t)) t.dispose();
+  if (scopes.length) for (const t of keepSet) if (scope.has(t)) scopes[scopes.length - 1].add(t);
+  return result;
+}
+
+/** Exempts a tensor from the enclosing tidy() scopes. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+export function memory(): MemoryInfo { return addon.memory(); }
+export function backends(): Device[] { return addon.backends(); }
+export function buildInfo(): ReturnType<typeof addon.info> { return addon.info(); }

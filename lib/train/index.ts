@@ -1,0 +1,2 @@
+// lib/train: see DESIGN.md section 1.
+export {};

@@ -1,0 +1,52 @@
+// Per-addon state (Napi::Addon instance data): the CPU pool, the CUDA stream, memory counters.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "echogen/core.h"
+
+namespace echogen {
+
+struct MemoryStats {
+  std::atomic<int64_t> tensors{0};
+  std::atomic<int64_t> cpu_bytes{0};
+  std::atomic<int64_t> cuda_bytes{0};
+};
+
+class EchogenAddon : public Napi::Addon<EchogenAddon> {
+ public:
+  EchogenAddon(Napi::Env env, Napi::Object exports);
+  ~EchogenAddon();
+
+  ThreadPool pool;
+  std::shared_ptr<MemoryStats> stats = std::make_shared<MemoryStats>();
+  bool cuda_available = false;
+  std::string cuda_error = "CUDA is not available: this build of echogen has no CUDA backend (nvcc was not found at build time)";
+  Napi::FunctionReference tensor_constructor;
+
+  // The stream every GPU op enqueues on; created on first use. Throws when CUDA is unavailable.
+  void* cuda_stream(Napi::Env env);
+
+ private:
+  void* stream_ = nullptr;
+  Napi::Value Backends(const Napi::CallbackInfo& info);
+  Napi::Value Memory(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Synchronize(const Napi::CallbackInfo& info);
+};
+
+inline EchogenAddon& addon_state(Napi::Env env) { return *env.GetInstanceData<EchogenAddon>(); }
+
+// Each op family registers its functions on the exports object (native/napi/ops_<family>.cc).
+// (instance data is not yet set while the addon is constructed, hence the explicit state)
+void register_tensor_functions(Napi::Env env, Napi::Object exports, EchogenAddon& state);
+void register_attention_ops(Napi::Env env, Napi::Object exports);
+void register_vq_ops(Napi::Env env, Napi::Object exports);
+void register_gumbel_ops(Napi::Env env, Napi::Object exports);
+void register_box_ops(Napi::Env env, Napi::Object exports);
+void register_support_ops(Napi::Env env, Napi::Object exports);
+
+}  // namespace echogen

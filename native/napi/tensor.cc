@@ -1,0 +1,270 @@
+// NativeTensor: the JS-visible handle over reference-counted native storage.
+#include "napi/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "napi/args.h"
+#ifdef ECHOGEN_WITH_CUDA
+#include "echogen/cuda_device.h"
+#endif
+
+namespace echogen {
+
+namespace {
+constexpr size_t kHostAlign = 64;
+// Only native code may construct a tensor handle; JS gets them from eg.tensor() and the ops.
+int construct_token = 0;
+}  // namespace
+
+Storage::~Storage() {
+  if (device == Device::CPU) {
+    std::free(data);
+    stats->cpu_bytes -= static_cast<int64_t>(bytes);
+    int64_t change;
+    if (env) napi_adjust_external_memory(env, -static_cast<int64_t>(bytes), &change);
+  } else {
+#ifdef ECHOGEN_WITH_CUDA
+    cuda::free_device(data);
+#endif
+    stats->cuda_bytes -= static_cast<int64_t>(bytes);
+  }
+}
+
+std::shared_ptr<Storage> allocate_storage(Napi::Env env, size_t bytes, Device device) {
+  EchogenAddon& st = addon_state(env);
+  void* data = nullptr;
+  if (device == Device::CPU) {
+    size_t padded = (bytes + kHostAlign - 1) / kHostAlign * kHostAlign;
+    data = std::aligned_alloc(kHostAlign, padded ? padded : kHostAlign);
+    if (!data) throw Napi::RangeError::New(env, "echogen: out of host memory allocating " + std::to_string(bytes) + " bytes");
+  } else {
+    st.cuda_stream(env);  // throws the CUDA runtime's reason when unavailable
+#ifdef ECHOGEN_WITH_CUDA
+    data = cuda::malloc_device(bytes);
+#endif
+  }
+  // counted only once the memory exists, so a failed allocation leaves the counters alone
+  auto s = std::make_shared<Storage>();
+  s->data = data;
+  s->bytes = bytes;
+  s->device = device;
+  s->stats = st.stats;
+  if (device == Device::CPU) {
+    s->env = env;
+    st.stats->cpu_bytes += static_cast<int64_t>(bytes);
+    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
+  } else {
+    st.stats->cuda_bytes += static_cast<int64_t>(bytes);
+  }
+  return s;
+}
+
+Napi::Function NativeTensor::Define(Napi::Env env) {
+  return DefineClass(env, "NativeTensor", {
+    InstanceAccessor<&NativeTensor::GetShape>("shape"),
+    InstanceAccessor<&NativeTensor::GetDType>("dtype"),
+    InstanceAccessor<&NativeTensor::GetDevice>("device"),
+    InstanceAccessor<&NativeTensor::GetDisposed>("disposed"),
+    InstanceAccessor<&NativeTensor::GetSize>("size"),
+    InstanceMethod<&NativeTensor::ToArray>("toArray"),
+    InstanceMethod<&NativeTensor::To>("to"),
+    InstanceMethod<&NativeTensor::Reshape>("reshape"),
+    InstanceMethod<&NativeTensor::Clone>("clone"),
+    InstanceMethod<&NativeTensor::Dispose>("dispose"),
+  });
+}
+
+NativeTensor::NativeTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTensor>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal() || info[0].As<Napi::External<int>>().Data() != &construct_token)
+    throw Napi::TypeError::New(info.Env(), "NativeTensor cannot be constructed directly; use eg.tensor()");
+}
+
+NativeTensor::~NativeTensor() { Release(); }
+
+void NativeTensor::Attach(std::shared_ptr<Storage> storage, std::vector<int64_t> shape, DType dtype) {
+  storage_ = std::move(storage);
+  shape_ = std::move(shape);
+  dtype_ = dtype;
+  stats_ = storage_->stats;
+  ++stats_->tensors;
+}
+
+void NativeTensor::Release() {
+  if (!storage_) return;
+  storage_.reset();
+  --stats_->tensors;
+}
+
+int64_t NativeTensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+std::string NativeTensor::describe() const {
+  return std::string(dtype_name(dtype_)) + shape_string(shape_) + (storage_ ? std::string(" on ") + device_name(storage_->device) : " (disposed)");
+}
+
+Napi::Object NativeTensor::Wrap(Napi::Env env, std::shared_ptr<Storage> storage, std::vector<int64_t> shape, DType dtype) {
+  EchogenAddon& st = addon_state(env);
+  Napi::Object obj = st.tensor_constructor.New({Napi::External<int>::New(env, &construct_token)});
+  Unwrap(obj)->Attach(std::move(storage), std::move(shape), dtype);
+  return obj;
+}
+
+Napi::Object NativeTensor::Empty(Napi::Env env, const std::vector<int64_t>& shape, DType dtype, Device device, NativeTensor** out) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  auto storage = allocate_storage(env, static_cast<size_t>(n) * dtype_size(dtype), device);
+  Napi::Object obj = Wrap(env, std::move(storage), shape, dtype);
+  if (out) *out = Unwrap(obj);
+  return obj;
+}
+
+void NativeTensor::RequireLive(Napi::Env env, const char* what) const {
+  if (!storage_) throw Napi::Error::New(env, std::string("Tensor.") + what + ": the tensor was disposed");
+}
+
+Napi::Value NativeTensor::GetShape(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env(), shape_.size());
+  for (size_t i = 0; i < shape_.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(shape_[i])));
+  return a;
+}
+Napi::Value NativeTensor::GetDType(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtype_name(dtype_)); }
+Napi::Value NativeTensor::GetDevice(const Napi::CallbackInfo& info) {
+  RequireLive(info.Env(), "device");
+  return Napi::String::New(info.Env(), device_name(storage_->device));
+}
+Napi::Value NativeTensor::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !storage_); }
+Napi::Value NativeTensor::GetSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(numel())); }
+
+Napi::Value NativeTensor::ToArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLive(env, "toArray");
+  size_t n = static_cast<size_t>(numel()), bytes = n * 4;
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
+  if (storage_->device == Device::CPU) {
+    if (bytes) std::memcpy(buf.Data(), storage_->data, bytes);
+  } else {
+#ifdef ECHOGEN_WITH_CUDA
+    cuda::copy_d2h(buf.Data(), storage_->data, bytes, addon_state(env).cuda_stream(env));
+#endif
+  }
+  if (dtype_ == DType::F32) return Napi::Float32Array::New(env, n, buf, 0);
+  return Napi::Int32Array::New(env, n, buf, 0);
+}
+
+Napi::Value NativeTensor::To(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLive(env, "to");
+  Device target = device_arg(env, info[0], "Tensor.to", "device");
+  size_t bytes = static_cast<size_t>(numel()) * 4;
+  NativeTensor* out;
+  Napi::Object obj = Empty(env, shape_, dtype_, target, &out);
+  Device src = storage_->device;
+  if (src == Device::CPU && target == Device::CPU) {
+    if (bytes) std::memcpy(out->data(), data(), bytes);
+  } else {
+#ifdef ECHOGEN_WITH_CUDA
+    void* stream = addon_state(env).cuda_stream(env);
+    if (src == Device::CPU) cuda::copy_h2d(out->data(), data(), bytes, stream);
+    else if (target == Device::CPU) cuda::copy_d2h(out->data(), data(), bytes, stream);
+    else cuda::copy_d2d(out->data(), data(), bytes, stream);
+#endif
+  }
+  return obj;
+}
+
+Napi::Value NativeTensor::Reshape(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLive(env, "reshape");
+  std::vector<int64_t> shape = shape_arg(env, info[0], "Tensor.reshape", "shape");
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (n != numel())
+    throw_range(env, "Tensor.reshape: cannot view " + describe() + " (" + std::to_string(numel()) + " elements) as " +
+                         shape_string(shape) + " (" + std::to_string(n) + " elements)");
+  return Wrap(env, storage_, shape, dtype_);  // shares storage: a view, not a copy
+}
+
+Napi::Value NativeTensor::Clone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLive(env, "clone");
+  NativeTensor* out;
+  Napi::Object obj = Empty(env, shape_, dtype_, storage_->device, &out);
+  size_t bytes = static_cast<size_t>(numel()) * 4;
+  if (storage_->device == Device::CPU) {
+    if (bytes) std::memcpy(out->data(), data(), bytes);
+  } else {
+#ifdef ECHOGEN_WITH_CUDA
+    cuda::copy_d2d(out->data(), data(), bytes, addon_state(env).cuda_stream(env));
+#endif
+  }
+  return obj;
+}
+
+Napi::Value NativeTensor::Dispose(const Napi::CallbackInfo& info) {
+  Release();  // disposing twice is harmless
+  return info.Env().Undefined();
+}
+
+// fromArray(data: Float32Array | Int32Array, shape: number[], dtype: 'f32'|'i32', device: 'cpu'|'cuda')
+static Napi::Value FromArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "tensor";
+  DType dtype = dtype_arg(env, info[2], fn, "dtype");
+  Device device = device_arg(env, info[3], fn, "device");
+  std::vector<int64_t> shape = shape_arg(env, info[1], fn, "shape");
+  if (!info[0].IsTypedArray()) throw_type(env, "tensor: data must be a Float32Array or Int32Array");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  napi_typedarray_type want = dtype == DType::F32 ? napi_float32_array : napi_int32_array;
+  if (ta.TypedArrayType() != want)
+    throw_type(env, std::string("tensor: data must be a ") + (dtype == DType::F32 ? "Float32Array" : "Int32Array") + " for dtype " + dtype_name(dtype));
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (static_cast<int64_t>(ta.ElementLength()) != n)
+    throw_range(env, "tensor: data has " + std::to_string(ta.ElementLength()) + " elements but shape " + shape_string(shape) +
+                         " needs " + std::to_string(n));
+  NativeTensor* out;
+  Napi::Object obj = NativeTensor::Empty(env, shape, dtype, device, &out);
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  size_t bytes = static_cast<size_t>(n) * 4;
+  if (device == Device::CPU) {
+    if (bytes) std::memcpy(out->data(), src, bytes);
+  } else {
+#ifdef ECHOGEN_WITH_CUDA
+    cuda::copy_h2d(out->data(), src, bytes, addon_state(env).cuda_stream(env));
+#endif
+  }
+  return obj;
+}
+
+// zeros(shape, dtype, device)
+static Napi::Value Zeros(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DType dtype = dtype_arg(env, info[1], "zeros", "dtype");
+  Device device = device_arg(env, info[2], "zeros", "device");
+  std::vector<int64_t> shape = shape_arg(env, info[0], "zeros", "shape");
+  NativeTensor* out;
+  Napi::Object obj = NativeTensor::Empty(env, shape, dtype, device, &out);
+  size_t bytes = static_cast<size_t>(out->numel()) * 4;
+  if (device == Device::CPU) {
+    if (bytes) std::memset(out->data(), 0, bytes);
+  } else {
+#ifdef ECHOGEN_WITH_CUDA
+    cuda::fill_zero(out->data(), bytes, addon_state(env).cuda_stream(env));
+#endif
+  }
+  return obj;
+}
+
+void register_tensor_functions(Napi::Env env, Napi::Object exports, EchogenAddon& state) {
+  Napi::Function ctor = NativeTensor::Define(env);
+  state.tensor_constructor = Napi::Persistent(ctor);
+  exports.Set("NativeTensor", ctor);
+  exports.Set("fromArray", Napi::Function::New(env, FromArray, "fromArray"));
+  exports.Set("zeros", Napi::Function::New(env, Zeros, "zeros"));
+}
+
+}  // namespace echogen
