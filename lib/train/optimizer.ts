@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { AdamW, clipGradNorm } from '../optim';
+import type { AdamWState } from '../optim';
 import { readSafetensors, writeSafetensors } from '../model';
 import type { EchoGen } from '../model';
 
@@ -21,25 +22,25 @@ const TENSORS = 'optim.safetensors';
 const META = 'optim.json';
 
 export function createOptimizer(model: EchoGen, lr: number, weightDecay = 0.01): Optimizer {
-  const params = model.parameters();
-  const opt = new AdamW(params, { lr, betas: [0.9, 0.95], weightDecay });
+  const opt = new AdamW(model.parameters(), { lr, betas: [0.9, 0.95], weightDecay });
   return {
-    zeroGrad() { for (const p of model.parameters()) if (p.grad) { p.grad.dispose(); p.grad = null; } },
+    zeroGrad() { opt.zeroGrad(); },
     clip(max) { return clipGradNorm(model.parameters(), max); },
     step() { opt.step(); },
     setLearningRate(v) { opt.lr = v; },
     save(dir) {
       fs.mkdirSync(dir, { recursive: true });
-      const { tensors, meta } = opt.stateDict();
+      const { tensors, hyper, steps } = opt.stateDict();
       writeSafetensors(path.join(dir, TENSORS), tensors);
-      fs.writeFileSync(path.join(dir, META), JSON.stringify(meta) + '\n');
+      fs.writeFileSync(path.join(dir, META), JSON.stringify({ hyper, steps }) + '\n');
+      for (const t of Object.values(tensors)) t.dispose();
     },
     load(dir) {
       const { tensors } = readSafetensors(path.join(dir, TENSORS));
-      const meta = JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8'));
-      opt.loadStateDict({ tensors, meta });
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, META), 'utf8')) as Omit<AdamWState, 'tensors'>;
+      opt.loadStateDict({ ...meta, tensors });
       for (const t of Object.values(tensors)) t.dispose();
     },
-    dispose() { opt.dispose?.(); },
+    dispose() { opt.dispose(); },
   };
 }
