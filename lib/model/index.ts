@@ -21,3 +21,4 @@ export { IncrementalDecoder, withDecoder } from './decoder';
 export { readSafetensors, writeSafetensors, CheckpointError } from './safetensors';
 export type { SafetensorsFile } from './safetensors';
 export { saveCheckpoint, loadCheckpoint, WEIGHTS_FILE, CONFIG_FILE, CODEBOOK_KEY } from './checkpoint';
+export { imagesToTensor, tensorToImages, psnr } from './images';

@@ -53,15 +53,17 @@ export function split(text: string): string[] {
   return text.toLowerCase().split(/\s+/).filter((w) => w.length > 0);
 }
 
-/** Levenshtein distance (insert, delete, substitute each cost 1). */
+/** Edit distance with adjacent transpositions (optimal string alignment): typos like "rde" are 1 from "red". */
 export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
+    const prev = rows[i - 1];
     for (let j = 1; j <= b.length; j++) {
       cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cur[j] = Math.min(cur[j], rows[i - 2][j - 2] + 1);
     }
-    prev = cur;
+    rows.push(cur);
   }
-  return prev[b.length];
+  return rows[a.length][b.length];
 }

@@ -105,16 +105,7 @@ export function kMeans(x: Tensor, K: number, opts: KMeansOptions = {}): Tensor {
   if (M < K) throw new RangeError(`kMeans: need at least K = ${K} points, got ${M}`);
   const rng = new InitRng(opts.seed ?? 0);
   const iterations = opts.iterations ?? 20;
-  const pick = new Int32Array(K);
-  // Distinct random rows to start; duplicates of the plain background die at once and are re-seeded.
-  const chosen = new Set<number>();
-  for (let k = 0; k < K; k++) {
-    let r: number;
-    do r = Math.floor(rng.uniform() * M); while (chosen.has(r));
-    chosen.add(r);
-    pick[k] = r;
-  }
-  let centers = keep(tidy(() => vqGather(x, tensor(pick, [K], { dtype: 'i32', device: x.device }))));
+  let centers = keep(kMeansPlusPlus(x, K, rng));
   for (let it = 0; it < iterations; it++) {
     const { sums, counts, distances } = tidy(() => {
       const near = vqNearest(x, centers);
@@ -135,6 +126,39 @@ export function kMeans(x: Tensor, K: number, opts: KMeansOptions = {}): Tensor {
     opts.onIteration?.(it, mse, dead.length);
   }
   return centers;
+}
+
+/**
+ * k-means++ seeding (each new centre drawn with probability proportional to the squared distance to
+ * the nearest chosen one) on a random subsample, with vqNearest against the newest centre alone.
+ * Spreads the codes over the colours and edges instead of piling them on the background.
+ */
+function kMeansPlusPlus(x: Tensor, K: number, rng: InitRng): Tensor {
+  const [M] = x.shape;
+  const S = Math.min(M, Math.max(16 * K, 4096));
+  return tidy(() => {
+    // A random subsample (partial Fisher-Yates, distinct rows).
+    const perm = Int32Array.from({ length: M }, (_, i) => i);
+    for (let i = 0; i < S; i++) {
+      const j = i + Math.floor(rng.uniform() * (M - i));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    const sample = vqGather(x, tensor(perm.slice(0, S), [S], { dtype: 'i32', device: x.device }));
+    const best = new Float64Array(S).fill(Infinity);
+    const chosen = new Int32Array(K);
+    chosen[0] = Math.floor(rng.uniform() * S);
+    for (let k = 1; k < K; k++) {
+      const d = tidy(() => vqNearest(sample, vqGather(sample, tensor([chosen[k - 1]], [1], { dtype: 'i32', device: x.device }))).distances.toArray());
+      let total = 0;
+      for (let i = 0; i < S; i++) { if (d[i] < best[i]) best[i] = d[i]; total += best[i]; }
+      let u = rng.uniform() * total, pick = S - 1;
+      // All remaining points sit on chosen centres (total 0): any row will do; Lloyd re-seeds it if it dies.
+      if (total > 0) for (let i = 0; i < S; i++) { u -= best[i]; if (u < 0) { pick = i; break; } }
+      else pick = Math.floor(rng.uniform() * S);
+      chosen[k] = pick;
+    }
+    return vqGather(sample, tensor(chosen, [K], { dtype: 'i32', device: x.device }));
+  });
 }
 
 /** Moves dead codes onto the patches that are currently worst fitted (largest distance). */
