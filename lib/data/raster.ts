@@ -27,11 +27,14 @@ function circleSpans(w: number, h: number): Spans {
 }
 
 function triangleSpans(w: number, h: number): Spans {
-  // Apex up, base on the bottom row; the top row keeps 1 or 2 pixels (the parity of w) so the
-  // shape reaches the top of its box.
+  // Apex up, base on the bottom row: each row as wide as the continuous triangle at the row's
+  // centre, rounded; the top row keeps 1 or 2 pixels (the parity of w) and the bottom row is
+  // full, so the shape reaches all four sides of its box.
   const s = new Int16Array(2 * h);
+  const maxInset = Math.floor((w - 1) / 2);
   for (let r = 0; r < h; r++) {
-    const inset = h > 1 ? Math.floor(((w - 1) / 2) * (h - 1 - r) / (h - 1)) : 0;
+    const width = (w * (r + 0.5)) / h;
+    const inset = r === h - 1 ? 0 : Math.min(maxInset, Math.round((w - width) / 2));
     s[2 * r] = inset;
     s[2 * r + 1] = w - inset;
   }
