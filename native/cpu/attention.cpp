@@ -99,42 +99,65 @@ float row_exp2(float* x, int64_t n, float pivot) {
 #endif
 }
 
-// C[4 x 8*NV] += A[4 x K] * B[K x 8*NV]; a(r, k) = TA ? A[k*lda + r] : A[r*lda + k].
-template <bool TA, int NV>
+// C[4 x 8*NV] (+)= A[4 x K] * B[K x 8*NV] (ACC: accumulate, else overwrite);
+// a(r, k) = TA ? A[k*lda + r] : A[r*lda + k]. The accumulators are named variables: GCC keeps a
+// __m256 array indexed in a loop on the stack, which made this kernel store-bound.
+template <bool TA, bool ACC, int NV>
 inline void micro_kernel(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
 #ifdef EG_ATTN_AVX2
-  __m256 c[4][NV];
-  for (int r = 0; r < 4; ++r)
-    for (int v = 0; v < NV; ++v) c[r][v] = _mm256_loadu_ps(C + r * ldc + v * kW);
-  for (int64_t k = 0; k < K; ++k) {
-    __m256 b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + v * kW);
-    for (int r = 0; r < 4; ++r) {
-      const __m256 a = _mm256_broadcast_ss(TA ? A + k * lda + r : A + r * lda + k);
-      for (int v = 0; v < NV; ++v) c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
-    }
+  static_assert(NV == 1 || NV == 2, "one or two vectors of B");
+  const int64_t ra = TA ? 1 : lda, ka = TA ? lda : 1;  // strides of a(r, k)
+  const __m256 z = _mm256_setzero_ps();
+  __m256 c00 = ACC ? _mm256_loadu_ps(C) : z, c10 = ACC ? _mm256_loadu_ps(C + ldc) : z,
+         c20 = ACC ? _mm256_loadu_ps(C + 2 * ldc) : z, c30 = ACC ? _mm256_loadu_ps(C + 3 * ldc) : z;
+  __m256 c01 = z, c11 = z, c21 = z, c31 = z;
+  if (NV == 2 && ACC) {
+    c01 = _mm256_loadu_ps(C + kW), c11 = _mm256_loadu_ps(C + ldc + kW), c21 = _mm256_loadu_ps(C + 2 * ldc + kW),
+    c31 = _mm256_loadu_ps(C + 3 * ldc + kW);
   }
-  for (int r = 0; r < 4; ++r)
-    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(C + r * ldc + v * kW, c[r][v]);
+  for (int64_t k = 0; k < K; ++k, A += ka, B += ldb) {
+    const __m256 b0 = _mm256_loadu_ps(B);
+    const __m256 b1 = NV == 2 ? _mm256_loadu_ps(B + kW) : b0;
+    __m256 a = _mm256_broadcast_ss(A);
+    c00 = _mm256_fmadd_ps(a, b0, c00);
+    if (NV == 2) c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(A + ra);
+    c10 = _mm256_fmadd_ps(a, b0, c10);
+    if (NV == 2) c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(A + 2 * ra);
+    c20 = _mm256_fmadd_ps(a, b0, c20);
+    if (NV == 2) c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(A + 3 * ra);
+    c30 = _mm256_fmadd_ps(a, b0, c30);
+    if (NV == 2) c31 = _mm256_fmadd_ps(a, b1, c31);
+  }
+  _mm256_storeu_ps(C, c00), _mm256_storeu_ps(C + ldc, c10), _mm256_storeu_ps(C + 2 * ldc, c20),
+      _mm256_storeu_ps(C + 3 * ldc, c30);
+  if (NV == 2)
+    _mm256_storeu_ps(C + kW, c01), _mm256_storeu_ps(C + ldc + kW, c11), _mm256_storeu_ps(C + 2 * ldc + kW, c21),
+        _mm256_storeu_ps(C + 3 * ldc + kW, c31);
 #else
-  for (int r = 0; r < 4; ++r)
+  for (int r = 0; r < 4; ++r) {
+    if (!ACC)
+      for (int j = 0; j < NV * kW; ++j) C[r * ldc + j] = 0.f;
     for (int64_t k = 0; k < K; ++k) {
       const float a = TA ? A[k * lda + r] : A[r * lda + k];
       for (int j = 0; j < NV * kW; ++j) C[r * ldc + j] += a * B[k * ldb + j];
     }
+  }
 #endif
 }
 
-// C[M x N] += op(A)[M x K] * B[K x N], M a multiple of 4, N of 8; op(A) = A^T when TA.
-template <bool TA>
-void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+// C[M x N] (+)= op(A)[M x K] * B[K x N], M a multiple of 4, N of 8; op(A) = A^T when TA.
+template <bool TA, bool ACC = true>
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
               int64_t ldc) {
   for (int64_t m = 0; m < M; m += 4) {
     const float* a = TA ? A + m : A + m * lda;
     float* c = C + m * ldc;
     int64_t n = 0;
-    for (; n + 2 * kW <= N; n += 2 * kW) micro_kernel<TA, 2>(K, a, lda, B + n, ldb, c + n, ldc);
-    if (n < N) micro_kernel<TA, 1>(K, a, lda, B + n, ldb, c + n, ldc);
+    for (; n + 2 * kW <= N; n += 2 * kW) micro_kernel<TA, ACC, 2>(K, a, lda, B + n, ldb, c + n, ldc);
+    if (n < N) micro_kernel<TA, ACC, 1>(K, a, lda, B + n, ldb, c + n, ldc);
   }
 }
 
@@ -145,17 +168,54 @@ void pack_rows(float* dst, const float* src, int64_t rows, int64_t rows_p, int64
   for (int64_t r = 0; r < rows_p; ++r) {
     float* d = dst + r * Dp;
     int64_t c = 0;
-    if (r < rows)
-      for (; c < D; ++c) d[c] = src[r * D + c] * mul;
+    if (r < rows) {
+      const float* sr = src + r * D;
+#ifdef EG_ATTN_AVX2
+      const __m256 m = _mm256_set1_ps(mul);
+      for (; c + kW <= D; c += kW) _mm256_storeu_ps(d + c, _mm256_mul_ps(_mm256_loadu_ps(sr + c), m));
+#endif
+      for (; c < D; ++c) d[c] = sr[c] * mul;
+    }
     for (; c < Dp; ++c) d[c] = 0.f;
   }
 }
 
+#ifdef EG_ATTN_AVX2
+// dst[c][r] = src[r][c] for an 8 x 8 block (the classic unpack / shuffle / permute transpose).
+inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+#endif
+
 // dst[c][r] = src[r][c] (D x cols_p, zero past `rows`): keys along the contiguous axis.
 void pack_transposed(float* dst, const float* src, int64_t rows, int64_t cols_p, int64_t D) {
+  int64_t r0 = 0;
+#ifdef EG_ATTN_AVX2
+  for (; r0 + 8 <= rows; r0 += 8) {
+    int64_t c = 0;
+    for (; c + 8 <= D; c += 8) transpose8x8(src + r0 * D + c, D, dst + c * cols_p + r0, cols_p);
+    for (; c < D; ++c)
+      for (int64_t r = r0; r < r0 + 8; ++r) dst[c * cols_p + r] = src[r * D + c];
+  }
+#endif
   for (int64_t c = 0; c < D; ++c) {
     float* d = dst + c * cols_p;
-    for (int64_t r = 0; r < rows; ++r) d[r] = src[r * D + c];
+    for (int64_t r = r0; r < rows; ++r) d[r] = src[r * D + c];
     for (int64_t r = rows; r < cols_p; ++r) d[r] = 0.f;
   }
 }
@@ -201,21 +261,27 @@ float* scratch(std::vector<float>& buf, int64_t n) {
 
 constexpr int64_t kMaxQueryBlock = 64, kMaxKeyBlock = 64;
 
-// ---- forward: one task per (b, h, query block) ----
+// ---- forward: K^T and V packed once per (b, h), then one task per (b, h, query block) ----
+
+// Per key block: K^T [D x bk] then V [bk x Dp].
+inline int64_t packed_block_floats(int64_t bk, int64_t D, int64_t Dp) { return bk * (D + Dp); }
+
+void pack_keys(const AttentionParams& p, int64_t bh, int64_t k0, int64_t bk, const float* k, const float* v,
+               float* dst) {
+  const int64_t D = p.D, Dp = round_up(D, kW), kn = std::min(bk, p.Tk - k0);
+  pack_transposed(dst, k + (bh * p.Tk + k0) * D, kn, bk, D);
+  pack_rows(dst + D * bk, v + (bh * p.Tk + k0) * D, kn, bk, D, Dp, 1.f);
+}
 
 void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq, int64_t bqp, int64_t bk,
-                   const float* q, const float* k, const float* v, float* out, float* lse) {
+                   const float* q, const float* packed, float* out, float* lse) {
   const int64_t D = p.D, Dp = round_up(D, kW), Tk = p.Tk;
-  thread_local std::vector<float> buf_q, buf_o, buf_s, buf_kt, buf_v, buf_ml;
-  float* qs = scratch(buf_q, bqp * Dp);
-  float* o = scratch(buf_o, bqp * Dp);
-  float* s = scratch(buf_s, bqp * bk);
-  float* kt = scratch(buf_kt, Dp * bk);
-  float* vp = scratch(buf_v, bk * Dp);
-  float* m = scratch(buf_ml, 2 * bqp);
+  thread_local std::vector<float> buf;
+  float* qs = scratch(buf, 2 * bqp * Dp + bqp * bk + 2 * bqp);
+  float* o = qs + bqp * Dp;
+  float* s = o + bqp * Dp;
+  float* m = s + bqp * bk;
   float* l = m + bqp;
-  const float* kbh = k + bh * Tk * D;
-  const float* vbh = v + bh * Tk * D;
   pack_rows(qs, q + (bh * p.Tq + q0) * D, bq, bqp, D, Dp, p.scale * kLog2e);
   std::fill(o, o + bqp * Dp, 0.f);
   std::fill(m, m + bqp, -INFINITY);
@@ -228,10 +294,9 @@ void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq,
       if (p.causal && k0 > q0 + bq - 1 + vis.offset) break;  // every later block is beyond the diagonal
       continue;
     }
-    pack_transposed(kt, kbh + k0 * D, k1 - k0, bk, D);
-    pack_rows(vp, vbh + k0 * D, k1 - k0, bk, D, Dp, 1.f);
-    std::fill(s, s + bqp * bk, 0.f);
-    gemm_acc<false>(bqp, bk, D, qs, Dp, kt, bk, s, bk);
+    const float* kt = packed + (k0 / bk) * packed_block_floats(bk, D, Dp);
+    const float* vp = kt + D * bk;
+    gemm<false, false>(bqp, bk, D, qs, Dp, kt, bk, s, bk);
     for (int64_t r = 0; r < bqp; ++r) {
       float* sr = s + r * bk;
       if (r < bq) vis.hide(sr, q0 + r, k0, k1, bk);
@@ -240,7 +305,7 @@ void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq,
       if (alpha != 1.f)
         for (int64_t c = 0; c < Dp; ++c) o[r * Dp + c] *= alpha;
     }
-    gemm_acc<false>(bqp, Dp, bk, s, bk, vp, Dp, o, Dp);
+    gemm<false>(bqp, Dp, bk, s, bk, vp, Dp, o, Dp);
   }
   for (int64_t r = 0; r < bq; ++r) {
     const float inv = online_softmax_inv_sum(l[r]);
@@ -302,9 +367,8 @@ struct BackwardTask {
       for (int64_t qb = first; qb < nqb; ++qb) {
         const int64_t q0 = qb * bqp, q1 = std::min(Tq, q0 + bqp);
         if (!vis.any(q0, q1, k0, k1)) continue;
-        std::fill(s, s + 2 * bqp * bk, 0.f);
-        gemm_acc<false>(bqp, bk, D, qs + q0 * Dp, Dp, kt, bk, s, bk);   // S (base-2 scores)
-        gemm_acc<false>(bqp, bk, D, dos + q0 * Dp, Dp, vt, bk, ds, bk);  // dP = dO V^T
+        gemm<false, false>(bqp, bk, D, qs + q0 * Dp, Dp, kt, bk, s, bk);   // S (base-2 scores)
+        gemm<false, false>(bqp, bk, D, dos + q0 * Dp, Dp, vt, bk, ds, bk);  // dP = dO V^T
         for (int64_t r = 0; r < bqp; ++r) {
           float* sr = s + r * bk;
           float* dr = ds + r * bk;
@@ -313,9 +377,9 @@ struct BackwardTask {
           const float dl = delta[q0 + r];
           for (int64_t j = 0; j < bk; ++j) dr[j] = sr[j] * (dr[j] - dl);  // dS = P (dP - D_i)
         }
-        gemm_acc<true>(bk, Dp, bqp, s, bk, dos + q0 * Dp, Dp, dva, Dp);   // dV += P^T dO
-        gemm_acc<true>(bk, Dp, bqp, ds, bk, qs + q0 * Dp, Dp, dka, Dp);   // dK += dS^T Qs
-        gemm_acc<false>(bqp, Dp, bk, ds, bk, kp, Dp, dqs + q0 * Dp, Dp);  // dQ += dS K
+        gemm<true>(bk, Dp, bqp, s, bk, dos + q0 * Dp, Dp, dva, Dp);   // dV += P^T dO
+        gemm<true>(bk, Dp, bqp, ds, bk, qs + q0 * Dp, Dp, dka, Dp);   // dK += dS^T Qs
+        gemm<false>(bqp, Dp, bk, ds, bk, kp, Dp, dqs + q0 * Dp, Dp);  // dQ += dS K
       }
       // Qs carries scale*log2(e); dK = scale * dS^T Q = ln2 * dS^T Qs.
       for (int64_t j = 0; j < kn; ++j)
@@ -343,12 +407,23 @@ void attention_forward(ThreadPool& pool, const AttentionParams& p, const float* 
   const int64_t bqp = round_up(bq, 4);
   const int64_t bk = balanced_block(p.Tk, kMaxKeyBlock, kW);
   nqb = (p.Tq + bq - 1) / bq;
+  // K^T and V packed once and shared by the query blocks of a (b, h) (packing per task cost up
+  // to a fifth of the time). The buffer is kept between calls unless it grew large.
+  const int64_t D = p.D, Dp = round_up(D, kW), nkb = (p.Tk + bk - 1) / bk;
+  const int64_t per_bh = nkb * packed_block_floats(bk, D, Dp);
+  thread_local std::vector<float> packed_buf;
+  float* packed = scratch(packed_buf, BH * per_bh);
+  pool.parallel_for(BH * nkb, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      pack_keys(p, t / nkb, (t % nkb) * bk, bk, k, v, packed + t * packed_block_floats(bk, D, Dp));
+  });
   pool.parallel_for(BH * nqb, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / nqb, q0 = (t % nqb) * bq;
-      forward_block(p, bh, q0, std::min(bq, p.Tq - q0), bqp, bk, q, k, v, out, lse);
+      forward_block(p, bh, q0, std::min(bq, p.Tq - q0), bqp, bk, q, packed + bh * per_bh, out, lse);
     }
   });
+  if (packed_buf.size() > (size_t{16} << 20)) std::vector<float>().swap(packed_buf);  // > 64 MB: give it back
 }
 
 void attention_backward(ThreadPool& pool, const AttentionParams& p, const float* q, const float* k, const float* v,
