@@ -12,10 +12,11 @@ struct BoxF {
 
 EG_HD float box_min(float a, float b) { return a < b ? a : b; }
 EG_HD float box_max(float a, float b) { return a > b ? a : b; }
-EG_HD bool box_finite(float v) { return v >= -3.402823466e38f && v <= 3.402823466e38f; }  // false for NaN and +-inf
+// false for NaN and +-inf; bitwise & (no short circuit) keeps the CPU's validity scan branch-free
+EG_HD bool box_finite(float v) { return (v >= -3.402823466e38f) & (v <= 3.402823466e38f); }
 
 EG_HD bool box_valid(BoxF b) {
-  return box_finite(b.x1) && box_finite(b.y1) && box_finite(b.x2) && box_finite(b.y2) && b.x1 <= b.x2 && b.y1 <= b.y2;
+  return box_finite(b.x1) & box_finite(b.y1) & box_finite(b.x2) & box_finite(b.y2) & (b.x1 <= b.x2) & (b.y1 <= b.y2);
 }
 
 // A divisor that is 1 where x is 0 (x >= 0 here). Zero union implies zero intersection, so
