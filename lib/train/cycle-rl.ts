@@ -90,7 +90,7 @@ export function rollout(model: EchoGen, ref: EchoGen, layouts: Layout[], rng: Tr
     const r = cycleReward(tensor(pred, [B, G, Nmax, 4]), tensor(target, [B, Nmax, 4]), {
       mask: tensor(mask, [B, Nmax]), l1Weight: opts.l1Weight ?? 1,
     });
-    const reward = r.reward.toArray(), adv = r.advantage.toArray(), iou = r.iou.toArray();
+    const reward = Array.from(r.reward.toArray()), adv = r.advantage.toArray(), iou = r.iou.toArray();
     let iouSum = 0, objs = 0;
     for (let b = 0; b < B; b++) for (let g = 0; g < G; g++) for (let n = 0; n < layouts[b].objects.length; n++) { iouSum += iou[(b * G + g) * Nmax + n]; objs++; }
     const meanR = reward.reduce((s, v) => s + v, 0) / reward.length;
