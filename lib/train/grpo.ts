@@ -71,11 +71,14 @@ export function grpoLoss(x: GrpoInputs, opts: GrpoOptions = {}): { loss: Tensor;
   const logpNow = x.logp.toArray();
   const stats = grpoObjective(logpNow, x, opts);
   const active = new Float32Array(N);
+  // The clipped tokens' terms are constants; adding them (and k3's -1) makes the graph value equal stats.loss.
+  let constant = beta > 0 ? -beta : 0;
   for (let i = 0; i < N; i++) {
     const r = Math.exp(logpNow[i] - x.oldLogp[i]);
     const a = x.advantage[i];
     const on = a >= 0 ? r <= 1 + eps : r >= 1 - eps;
     active[i] = on ? a : 0;
+    if (!on) constant -= (a >= 0 ? 1 + eps : 1 - eps) * a / N;
   }
   const dev = x.logp.device;
   const old = tensor(x.oldLogp, [N], { device: dev });
@@ -85,8 +88,7 @@ export function grpoLoss(x: GrpoInputs, opts: GrpoOptions = {}): { loss: Tensor;
   let loss = ops.scale(ops.sum(ops.mul(ratio, w)), -1 / N);
   if (beta > 0) {
     const d = ops.sub(ref, x.logp);
-    // exp(d) - d; the constant -1 changes no gradient.
     loss = ops.add(loss, ops.scale(ops.sum(ops.sub(ops.exp(d), d)), beta / N));
   }
-  return { loss, stats };
+  return { loss: ops.addScalar(loss, constant), stats };
 }

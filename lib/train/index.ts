@@ -20,3 +20,5 @@ export type { Example } from './data';
 export { evalL2i, evalGround, evalRealL2i } from './evaluate';
 export type { L2iMetrics, L2iEvalResult, GroundMetrics, EvalOptions } from './evaluate';
 export { TrainRng } from './rng';
+export { sampleImages } from './sample';
+export type { Sampled } from './sample';
