@@ -115,3 +115,11 @@ test('Cycle RL: a rollout scores G samples per layout from layouts alone; the up
   ref.dispose();
   m.dispose();
 });
+
+test('training data is a function of (seed, step): same step same scenes and codes, next step different', () => {
+  const a = trainExamples(vq, 3, 5, 11), b = trainExamples(vq, 3, 5, 11), c = trainExamples(vq, 3, 5, 12);
+  expect(a.map((e) => e.layout)).toEqual(b.map((e) => e.layout));
+  a.forEach((e, i) => expect(Array.from(e.codes)).toEqual(Array.from(b[i].codes)));
+  expect(a[0].codes).toHaveLength(64);
+  expect(a.map((e) => e.layout.caption)).not.toEqual(c.map((e) => e.layout.caption));
+});
