@@ -2,7 +2,8 @@
 // "real images" evaluation (render + detect + COCO AP), in scenes per second on one core.
 // Goals (issue 4): render >= 5,000 scenes/s, detect >= 2,000 scenes/s.
 // Peer for rendering: the plain way to draw, testing every pixel of each box against the shape.
-// Run alone with `node bench/suites/world.js [--quick]` (a minimal ctx built on benchmark.js).
+// Run alone with `node bench/suites/world.js [--quick]` (a minimal ctx built on benchmark.js);
+// `node bench/suites/world.js --accuracy` prints the detector's AP table of docs/world.md instead.
 'use strict';
 
 const BATCH = 1000;
@@ -63,7 +64,37 @@ module.exports = {
   },
 };
 
-if (require.main === module) {
+/** The detector's AP on 1,000 held-out scenes, under pixel noise, and on the other layout sources. */
+function accuracyTable(data, ev) {
+  const scenes = data.generateScenes(1000, 'test', 2024);
+  const layouts = scenes.map((s) => s.layout);
+  let objects = 0, occluded = 0, minVis = 1;
+  for (const s of scenes) {
+    for (const v of data.visibility(s.scene.objects)) { objects++; if (v.visible < v.area) occluded++; minVis = Math.min(minVis, v.visible / v.area); }
+  }
+  const rows = [];
+  const fmt = (name, r) => rows.push(`| ${name} | ${r.n} | ${r.objects} | ${r.AP.toFixed(4)} | ${r.AP50.toFixed(4)} | ${r.AP75.toFixed(4)} | ${r.compositional.toFixed(4)} |`);
+  fmt('world test split, seed 2024 (clean renders)', ev.evaluateL2iReal(layouts));
+  const rng = new data.Rng(5);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float());
+  for (const sigma of [10, 20, 30, 40]) {
+    const images = scenes.map((s) => {
+      const im = data.renderScene(s.scene);
+      for (let i = 0; i < im.length; i++) im[i] = Math.max(0, Math.min(255, Math.round(im[i] + sigma * gauss())));
+      return im;
+    });
+    fmt(`same, Gaussian pixel noise sigma ${sigma}`, ev.evaluateL2i(layouts, (i) => images[i]));
+  }
+  fmt('`template` source, seed 1 (boxes off the pixel grid)', ev.evaluateL2iReal(data.sampleLayouts('template', 1000, { seed: 1 })));
+  fmt('`random` source, seed 1 (no visibility rules)', ev.evaluateL2iReal(data.sampleLayouts('random', 1000, { seed: 1 })));
+  console.log(`held-out scenes: ${scenes.length}, objects ${objects}, partly occluded ${occluded} (${(100 * occluded / objects).toFixed(1)}%), least visible share ${minVis.toFixed(3)}`);
+  console.log('| images | layouts | objects | AP | AP50 | AP75 | compositional |\n| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(rows.join('\n'));
+}
+
+if (require.main === module && process.argv.includes('--accuracy')) {
+  accuracyTable(require('../../dist/data'), require('../../dist/eval'));
+} else if (require.main === module) {
   const Benchmark = require('benchmark');
   const os = require('node:os');
   const quick = process.argv.includes('--quick');
