@@ -43,13 +43,54 @@ interface NativeCore {
   synchronize(): void;
 }
 
-export const addon = bindings('echogen') as NativeCore & Record<string, unknown>;
+const raw = bindings('echogen') as NativeCore & Record<string, unknown>;
+
+/**
+ * Native errors are created in the addon's realm; inside a vm context (jest, for one) they would fail
+ * `instanceof TypeError`. Re-create them in this realm with the same class name and message.
+ */
+export function inThisRealm(e: unknown): unknown {
+  if (e instanceof Error || e === null || typeof e !== 'object' || !('message' in e)) return e;
+  const { name, message } = e as { name?: string; message: string };
+  const Ctor = name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : Error;
+  return new Ctor(message);
+}
+
+function guarded<F extends (...args: never[]) => unknown>(fn: F, self: unknown = undefined): F {
+  return ((...args: never[]) => {
+    try {
+      return fn.apply(self, args);
+    } catch (e) {
+      throw inThisRealm(e);
+    }
+  }) as F;
+}
+
+export const addon: NativeCore & Record<string, unknown> = {
+  ...raw,
+  NativeTensor: raw.NativeTensor,
+  fromArray: guarded(raw.fromArray),
+  zeros: guarded(raw.zeros),
+  backends: guarded(raw.backends, raw),
+  memory: guarded(raw.memory, raw),
+  info: guarded(raw.info, raw),
+  synchronize: guarded(raw.synchronize, raw),
+};
 
 /** A native function by name, typed by the caller; a missing one is a build/version mismatch. */
 export function nativeFunction<F extends (...args: never[]) => unknown>(name: string): F {
-  const fn = addon[name];
+  const fn = raw[name];
   if (typeof fn !== 'function') throw new Error(`echogen: the native addon has no function '${name}'; rebuild with \`npm run build\``);
-  return fn as F;
+  return guarded(fn as F);
+}
+
+/** Calls a method of a native handle, translating its errors into this realm. */
+export function callNative<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw inThisRealm(e);
+  }
 }
 
 export function isNativeTensor(x: unknown): x is NativeTensor {

@@ -1,5 +1,5 @@
 // The public Tensor: a thin wrapper over a native handle, plus tidy() scopes and memory().
-import { addon, Device, DType, MemoryInfo, NativeTensor } from './native';
+import { addon, callNative, Device, DType, MemoryInfo, NativeTensor } from './native';
 
 export type { Device, DType, MemoryInfo } from './native';
 export type TypedData = Float32Array | Int32Array;
@@ -32,18 +32,18 @@ export class Tensor {
 
   get shape(): number[] { return this.handle.shape; }
   get dtype(): DType { return this.handle.dtype; }
-  get device(): Device { return this.handle.device; }
+  get device(): Device { return callNative(() => this.handle.device); }
   get size(): number { return this.handle.size; }
   get rank(): number { return this.handle.shape.length; }
   get disposed(): boolean { return this.handle.disposed; }
 
   /** A copy of the data (waits for pending GPU work). */
-  toArray(): TypedData { return this.handle.toArray(); }
+  toArray(): TypedData { return callNative(() => this.handle.toArray()); }
   /** A copy on `device` (a new tensor even when it is already there). */
-  to(device: Device): Tensor { return new Tensor(this.handle.to(device)); }
+  to(device: Device): Tensor { return new Tensor(callNative(() => this.handle.to(device))); }
   /** A view with another shape over the same storage. */
-  reshape(shape: number[]): Tensor { return new Tensor(this.handle.reshape(shape)); }
-  clone(): Tensor { return new Tensor(this.handle.clone()); }
+  reshape(shape: number[]): Tensor { return new Tensor(callNative(() => this.handle.reshape(shape))); }
+  clone(): Tensor { return new Tensor(callNative(() => this.handle.clone())); }
   /** Frees the storage once no view shares it; later use throws. Disposing twice is harmless. */
   dispose(): void {
     this.handle.dispose();
@@ -56,10 +56,23 @@ export class Tensor {
     return this.toArray()[0];
   }
   toString(): string { return `Tensor(${this.dtype}[${this.shape}] on ${this.disposed ? 'disposed' : this.device})`; }
+
+  /** Set by lib/autograd, which owns the tape (importing it here would be a cycle). */
+  static backwardHook: ((t: Tensor, grad?: Tensor, opts?: { retainGraph?: boolean }) => void) | null = null;
+  /** Backpropagates from this tensor (see eg.ops.backward): grads accumulate into the leaves' .grad. */
+  backward(grad?: Tensor, opts?: { retainGraph?: boolean }): void {
+    if (!Tensor.backwardHook) throw new Error('Tensor.backward: autograd is not loaded (import echogen, not lib/tensor alone)');
+    Tensor.backwardHook(this, grad, opts);
+  }
 }
 
+// Tag checks, not instanceof: typed arrays may come from another realm (the addon's, or a vm/jest context).
+const tagOf = (x: unknown): string => Object.prototype.toString.call(x);
+export function isFloat32Array(x: unknown): x is Float32Array { return tagOf(x) === '[object Float32Array]'; }
+export function isInt32Array(x: unknown): x is Int32Array { return tagOf(x) === '[object Int32Array]'; }
+
 function toTyped(data: TypedData | number[], dtype: DType): TypedData {
-  if (data instanceof Float32Array || data instanceof Int32Array) return data;
+  if (isFloat32Array(data) || isInt32Array(data)) return data;
   if (!Array.isArray(data)) throw new TypeError(`tensor: data must be a Float32Array, Int32Array or number[], got ${typeof data}`);
   if (dtype === 'i32') {
     const out = new Int32Array(data.length);
@@ -80,7 +93,7 @@ function toTyped(data: TypedData | number[], dtype: DType): TypedData {
 
 /** A tensor holding a copy of `data` with the given shape (row-major). */
 export function tensor(data: TypedData | number[], shape: number[], opts: TensorOptions = {}): Tensor {
-  const dtype: DType = opts.dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+  const dtype: DType = opts.dtype ?? (isInt32Array(data) ? 'i32' : 'f32');
   return new Tensor(addon.fromArray(toTyped(data, dtype), shape, dtype, opts.device ?? 'cpu'));
 }
 

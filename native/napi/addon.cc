@@ -42,6 +42,7 @@ EchogenAddon::EchogenAddon(Napi::Env env, Napi::Object exports) : pool(default_t
   register_gumbel_ops(env, exports);
   register_box_ops(env, exports);
   register_support_ops(env, exports);
+  register_bench_ops(env, exports);
 }
 
 EchogenAddon::~EchogenAddon() {

@@ -48,5 +48,6 @@ void register_vq_ops(Napi::Env env, Napi::Object exports);
 void register_gumbel_ops(Napi::Env env, Napi::Object exports);
 void register_box_ops(Napi::Env env, Napi::Object exports);
 void register_support_ops(Napi::Env env, Napi::Object exports);
+void register_bench_ops(Napi::Env env, Napi::Object exports);
 
 }  // namespace echogen
