@@ -52,7 +52,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   if (fmt !== FORMAT) throw new CheckpointError(cfgFile, `not an echogen checkpoint config (format ${JSON.stringify(fmt)})`);
   let config: EchoGenConfig;
   try {
-    config = checkConfig(raw, 'config');
+    config = checkConfig(raw, '');
   } catch (e) {
     throw new CheckpointError(cfgFile, (e as Error).message);
   }

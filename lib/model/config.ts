@@ -26,18 +26,19 @@ export const presets: Record<PresetName, ModelShape> = {
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;
 
-/** Checks a config read from anywhere (a user, config.json); `where` names the source in errors. */
+/** Checks a config read from anywhere (a user, config.json); `where` (if not empty) prefixes errors. */
 export function checkConfig(c: unknown, where: string): EchoGenConfig {
-  if (c === null || typeof c !== 'object') throw new TypeError(`${where}: config must be an object`);
+  const at = where ? `${where}: ` : '';
+  if (c === null || typeof c !== 'object') throw new TypeError(`${at}config must be an object`);
   const o = c as Record<string, unknown>;
   for (const k of INT_FIELDS) {
     const v = o[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new RangeError(`${where}: config.${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new RangeError(`${at}config.${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
   }
-  if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0)) throw new RangeError(`${where}: config.mlpRatio must be a positive number, got ${JSON.stringify(o.mlpRatio)}`);
-  if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${where}: config.words must be an array of strings`);
+  if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0)) throw new RangeError(`${at}config.mlpRatio must be a positive number, got ${JSON.stringify(o.mlpRatio)}`);
+  if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
   const cfg = o as unknown as EchoGenConfig;
-  if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${where}: config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
-  if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${where}: config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
+  if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
+  if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
   return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed };
 }

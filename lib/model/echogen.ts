@@ -174,10 +174,13 @@ export class EchoGen extends Module {
       for (let s = 0; s < n; s++) {
         const logits = this.imageLogits(h);
         const code = temperature === 0 ? argmaxRows(logits) : gumbelSoftmax(ops.scale(logits, 1 / temperature), { tau: 1, seed, offset: s * B * K }).indices;
-        picked.push(ops.reshape(code, [B, 1]));
+        picked.push(code);
         if (s + 1 < n) h = dec.step(ops.embedding(table, code));
       }
-      return ops.concat(picked, 1);
+      // Read back once at the end (no per-step synchronisation); concat has no i32 kernel.
+      const out = new Int32Array(B * n);
+      picked.forEach((c, s) => c.toArray().forEach((v, b) => { out[b * n + s] = v; }));
+      return tensor(out, [B, n], { dtype: 'i32', device: this.device });
     });
     const images = this.vq.decode(codes);
     return { codes, images };

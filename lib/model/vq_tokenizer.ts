@@ -119,7 +119,9 @@ export function kMeans(x: Tensor, K: number, opts: KMeansOptions = {}): Tensor {
       const inv = 1 / counts[k];
       for (let d = 0; d < D; d++) next[k * D + d] = sums[k * D + d] * inv;
     }
-    const mse = distances.reduce((s, v) => s + v, 0) / (M * D);
+    let se = 0;
+    for (let i = 0; i < M; i++) se += distances[i];
+    const mse = se / (M * D);
     if (dead.length) reseed(next, dead, x, distances, D);
     centers.dispose();
     centers = keep(tensor(next, [K, D], { device: x.device }));

@@ -19,9 +19,10 @@ test('tiny EchoGen overfits 16 scenes on both tasks (losses fall >= 10x)', () =>
     const [img, txt] = eg.tidy(() => {
       opt.zeroGrad();
       const { image, text } = model.loss(batch);
+      const values = [image!.item(), text!.item()]; // backward frees the intermediates
       ops.backward(ops.add(image!, text!));
       opt.step();
-      return [image!.item(), text!.item()];
+      return values;
     });
     history.push([img, txt]);
     if (img < history[0][0] / 12 && txt < history[0][1] / 12) break;

@@ -24,9 +24,9 @@ describe('Module', () => {
   });
 
   test('the same seed gives the same weights', () => {
-    const a = new nn.TransformerBlock(8, 2, { rng: new nn.InitRng(3) });
-    const b = new nn.TransformerBlock(8, 2, { rng: new nn.InitRng(3) });
-    const c = new nn.TransformerBlock(8, 2, { rng: new nn.InitRng(4) });
+    const a = new nn.TransformerBlock(16, 2, { rng: new nn.InitRng(3) });
+    const b = new nn.TransformerBlock(16, 2, { rng: new nn.InitRng(3) });
+    const c = new nn.TransformerBlock(16, 2, { rng: new nn.InitRng(4) });
     const w = (m: eg.nn.Module): number[] => Array.from(m.namedParameters()[2][1].toArray());
     expect(w(a)).toEqual(w(b));
     expect(w(a)).not.toEqual(w(c));
@@ -52,7 +52,7 @@ describe('Linear, LayerNorm, MLP forward against float64', () => {
 describe('MultiHeadAttention KV cache', () => {
   test('decoding one token at a time over the cache equals the causal full forward at every step', () => {
     const r = rng(9);
-    const B = 3, T = 11, D = 12;
+    const B = 3, T = 11, D = 24;
     const mha = new nn.MultiHeadAttention(D, 3, { rng: new nn.InitRng(1) });
     const x = randomArray(B * T * D, r, 1);
     const full = mha.forward(eg.tensor(x, [B, T, D]), { causal: true }).toArray();
@@ -79,14 +79,14 @@ describe('MultiHeadAttention KV cache', () => {
   });
 
   test('the cache refuses to run with gradients on', () => {
-    const mha = new nn.MultiHeadAttention(4, 2);
-    expect(() => mha.forward(eg.tensor(new Float32Array(8), [1, 2, 4]), { cache: new nn.KvCache() })).toThrow(/noGrad/);
+    const mha = new nn.MultiHeadAttention(16, 2);
+    expect(() => mha.forward(eg.tensor(new Float32Array(32), [1, 2, 16]), { cache: new nn.KvCache() })).toThrow(/noGrad/);
     mha.dispose();
   });
 });
 
 describe('GatedSelfAttention (GLIGEN)', () => {
-  const B = 2, N = 4, M = 3, D = 8, H = 2;
+  const B = 2, N = 4, M = 3, D = 16, H = 2;
 
   test('gamma starts at 0, so the layer is the identity and only gamma gets a gradient', () => {
     const r = rng(4);
@@ -111,6 +111,7 @@ describe('GatedSelfAttention (GLIGEN)', () => {
     const x = ops.param(eg.tensor(xd, [B, N, D]));
     const g = ops.param(eg.tensor(gd, [B, M, D]));
     const y = gsa.forward(x, g);
+    const yData = y.toArray(); // backward frees the intermediates
     ops.backward(ops.sum(ops.mul(y, eg.tensor(wd, [B, N, D]))));
     const p = stateAsF64(gsa);
     const x64 = Float64Array.from(xd), g64 = Float64Array.from(gd);
@@ -124,12 +125,12 @@ describe('GatedSelfAttention (GLIGEN)', () => {
       for (let b = 0; b < B; b++) for (let k = 0; k < N * D; k++) out[b * N * D + k] = gate * sa[b * T * D + k];
       return add(x64, out);
     };
-    expect(maxRelErr(y.toArray(), fwd())).toBeLessThan(1e-5);
+    expect(maxRelErr(yData, fwd())).toBeLessThan(1e-5);
     const fd = finiteDifferences({ x: x64, g: g64, ...p }, () => fwd().reduce((s, v, i) => s + v * wd[i], 0));
     const grads: Record<string, eg.Tensor | null> = { x: x.grad, g: g.grad, ...Object.fromEntries(gsa.namedParameters().map(([n, t]) => [n, t.grad])) };
     for (const [name, gr] of Object.entries(grads)) {
       const err = maxRelErr(gr!.toArray(), fd[name]);
-      if (err > 2e-3) throw new Error(`gradient of ${name}: max rel err ${err}`);
+      if (err > 1e-4) throw new Error(`gradient of ${name}: max rel err ${err}`);
     }
     gsa.dispose();
   });

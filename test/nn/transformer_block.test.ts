@@ -5,7 +5,8 @@ import { finiteDifferences, maxRelErr, transformerBlock } from './reference';
 import { randomArray, randomizeModule, rng, stateAsF64 } from './helpers';
 
 const { ops, nn } = eg;
-const B = 2, T = 5, D = 8, H = 2, HIDDEN = 12;
+// Head dim 8: the smallest the fused attention kernel takes.
+const B = 2, T = 5, D = 16, H = 2, HIDDEN = 24;
 
 function check(visible: (b: number, i: number, j: number) => boolean, call: { causal?: boolean; mask?: eg.Tensor }, seed: number): void {
   const r = rng(seed);
@@ -15,12 +16,13 @@ function check(visible: (b: number, i: number, j: number) => boolean, call: { ca
   const weights = randomArray(B * T * D, r, 1);
   const x = ops.param(eg.tensor(xData, [B, T, D]));
   const out = block.forward(x, call);
+  const outData = out.toArray(); // backward frees the intermediates
   ops.backward(ops.sum(ops.mul(out, eg.tensor(weights, [B, T, D]))));
 
   const p = stateAsF64(block);
   const x64 = Float64Array.from(xData);
   const forward = (): Float64Array => transformerBlock(x64, p, B, T, D, H, HIDDEN, visible);
-  expect(maxRelErr(out.toArray(), forward())).toBeLessThan(1e-5);
+  expect(maxRelErr(outData, forward())).toBeLessThan(1e-5);
   const loss = (): number => forward().reduce((s, v, i) => s + v * weights[i], 0);
   const fd = finiteDifferences({ x: x64, ...p }, loss);
   const grads: Record<string, eg.Tensor | null> = { x: x.grad, ...Object.fromEntries(block.namedParameters().map(([n, t]) => [n, t.grad])) };
@@ -28,7 +30,7 @@ function check(visible: (b: number, i: number, j: number) => boolean, call: { ca
   for (const [name, g] of Object.entries(grads)) {
     expect(g).not.toBeNull();
     const err = maxRelErr(g!.toArray(), fd[name]);
-    if (err > 2e-3) throw new Error(`gradient of ${name}: max rel err ${err}`);
+    if (err > 1e-4) throw new Error(`gradient of ${name}: max rel err ${err}`);
   }
   block.dispose();
 }
@@ -48,8 +50,8 @@ describe('TransformerBlock gradient check (float64 finite differences)', () => {
 test('TransformerBlock parameter names and count', () => {
   const block = new nn.TransformerBlock(D, H, { mlpRatio: HIDDEN / D });
   expect(block.namedParameters().map(([n, t]) => `${n}:${t.shape.join('x')}`)).toEqual([
-    'ln1.weight:8', 'ln1.bias:8', 'attn.qkv.weight:24x8', 'attn.qkv.bias:24', 'attn.out.weight:8x8', 'attn.out.bias:8',
-    'ln2.weight:8', 'ln2.bias:8', 'mlp.fc.weight:12x8', 'mlp.fc.bias:12', 'mlp.proj.weight:8x12', 'mlp.proj.bias:8',
+    'ln1.weight:16', 'ln1.bias:16', 'attn.qkv.weight:48x16', 'attn.qkv.bias:48', 'attn.out.weight:16x16', 'attn.out.bias:16',
+    'ln2.weight:16', 'ln2.bias:16', 'mlp.fc.weight:24x16', 'mlp.fc.bias:24', 'mlp.proj.weight:16x24', 'mlp.proj.bias:16',
   ]);
   expect(block.numParameters()).toBe(4 * D + 3 * D * D + 3 * D + D * D + D + 2 * D * HIDDEN + HIDDEN + D);
   expect(block.parameters().every((t) => t.requiresGrad)).toBe(true);
