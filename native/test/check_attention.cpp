@@ -3,6 +3,7 @@
 // 2-D and 3-D masks, Tq != Tk and rows that see no key.
 #include <cmath>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -249,6 +250,43 @@ EG_CHECK(attention_cuda) {
       report.close(name + " " + o.what + " vs float64", o.got.data(), o.ref.data(), o.got.size(), o.tol);
       twin_close(report, name + " " + o.what + " vs cpu", o.got, o.cpu, o.ref, o.tol);
     }
+  }
+}
+#endif
+
+#ifdef ECHOGEN_WITH_CUDA
+// Not a pass/fail check: the CUDA kernels' speed at the model's shape and larger ones, the
+// median of 20 synchronised runs after 3 warm-up runs (includes the ~5 us launch overhead).
+EG_CHECK(attention_cuda_speed) {
+  std::string device;
+  if (!echogen::test::cuda_device_present(&device)) return;
+  struct Shape { int64_t BH, T, D; bool causal; };
+  for (const Shape& s : {Shape{32, 130, 32, false}, Shape{32, 130, 32, true}, Shape{8, 512, 64, false},
+                         Shape{8, 512, 64, true}, Shape{32, 2048, 128, true}}) {
+    AttentionParams p;
+    p.B = 1, p.H = s.BH, p.Tq = p.Tk = s.T, p.D = s.D, p.causal = s.causal;
+    p.scale = static_cast<float>(1.0 / std::sqrt(double(s.D)));
+    const Vec host = echogen::test::uniform(s.BH * s.T * s.D);
+    DeviceBuf q(host), k(host), v(host), out(host), dq(host), dk(host), dv(host), lse(Vec(s.BH * s.T));
+    auto median_ms = [&](auto&& run) {
+      std::vector<double> ms;
+      for (int i = 0; i < 23; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        echogen::cuda::synchronize(nullptr);
+        if (i >= 3) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      return ms[ms.size() / 2];
+    };
+    const double fwd = median_ms([&] { echogen::cuda::attention_forward(nullptr, p, q.f(), k.f(), v.f(), out.f(), lse.f()); });
+    const double bwd = median_ms([&] {
+      echogen::cuda::attention_backward(nullptr, p, q.f(), k.f(), v.f(), out.f(), lse.f(), out.f(), dq.f(), dk.f(), dv.f());
+    });
+    const double flops = 4.0 * s.BH * s.T * s.T * s.D / (s.causal ? 2 : 1);
+    std::printf("  speed attention cuda %s B*H=%ld T=%ld D=%ld%s: fwd %.3f ms (%.0f GFLOP/s), bwd %.3f ms (%.0f GFLOP/s)\n",
+                device.c_str(), static_cast<long>(s.BH), static_cast<long>(s.T), static_cast<long>(s.D),
+                s.causal ? " causal" : "", fwd, flops / fwd / 1e6, bwd, 2.5 * flops / bwd / 1e6);
   }
 }
 #endif
