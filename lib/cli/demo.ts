@@ -12,7 +12,6 @@ import { renderBatch } from '../train/data';
 import { Verb, intOption } from './verb';
 import { loadModel } from './shipped';
 import { drawBoxes, tensorToRgb, writeGrid } from './images';
-import { sampleImages } from '../train/sample';
 
 const LAYOUT_BOX: [number, number, number] = [0, 0, 0];
 const GROUND_BOX: [number, number, number] = [255, 0, 255];
@@ -37,7 +36,7 @@ export const demoVerb: Verb = {
     const S = model.config.imageSize;
     const layouts = generateScenes(count, 'test', 20240 + seed).map((s) => s.layout as Layout);
     const json = Boolean(args.values.json);
-    const gen = tidy(() => tensorToRgb(sampleImages(model, layouts, { seed, temperature: 1 }).images));
+    const gen = tidy(() => tensorToRgb(model.generate(layouts, { seed, temperature: 1 }).images));
     const rows: (Uint8Array | null)[][] = [];
     const cycle: number[] = [], real: number[] = [];
     const perLayout: { caption: string; cycleIou: number[]; realIou: number[] }[] = [];

@@ -10,7 +10,6 @@ import { Verb, intOption, requireString } from './verb';
 import { loadModel } from './shipped';
 import { progress } from './progress';
 import { tensorToRgb } from './images';
-import { sampleImages } from '../train/sample';
 
 export const BOX_SCALE = 4;
 
@@ -19,7 +18,7 @@ export function generateAll(model: EchoGen, layouts: readonly Layout[], seed: nu
   for (let start = 0; start < layouts.length; start += batch) {
     const part = layouts.slice(start, start + batch);
     // Each batch draws from its own noise stream (seed + first index), so a run is reproducible.
-    const rgbs = tidy(() => tensorToRgb(sampleImages(model, part, { seed: seed + start, temperature }).images));
+    const rgbs = tidy(() => tensorToRgb(model.generate(part, { seed: seed + start, temperature }).images));
     rgbs.forEach((rgb, j) => each(start + j, rgb));
   }
 }

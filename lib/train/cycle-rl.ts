@@ -13,7 +13,6 @@ import type { LayoutSourceKind } from '../data';
 import { GrpoOptions, grpoLoss } from './grpo';
 import { StepResult } from './pmtp';
 import { TrainRng } from './rng';
-import { sampleImages } from './sample';
 
 export interface CycleRlOptions extends GrpoOptions {
   /** Samples per layout (default 8). */
@@ -70,7 +69,8 @@ export function rollout(model: EchoGen, ref: EchoGen, layouts: Layout[], rng: Tr
   const B = layouts.length, L = model.vq.tokensPerImage;
   const rep = layouts.flatMap((l) => Array.from({ length: G }, () => l));
   return ops.noGrad(() => tidy(() => {
-    const { codes: flatCodes, images } = sampleImages(model, rep, { temperature: opts.temperature ?? 1, seed: rng.seed() });
+    const { codes, images } = model.generate(rep, { temperature: opts.temperature ?? 1, seed: rng.seed() });
+    const flatCodes = codes.toArray() as Int32Array;
     const codeRows = rep.map((_, r) => flatCodes.slice(r * L, (r + 1) * L));
     const boxes = groundSamples(model, layouts, G, images);
 

@@ -7,7 +7,6 @@ import { evaluateL2i, evaluateL2iReal, groundingAccuracy } from '../eval';
 import type { Box } from '../data';
 import { EchoGen, Layout } from '../model';
 import { renderBatch } from './data';
-import { sampleImages } from './sample';
 
 export interface L2iMetrics { AP: number; AP50: number; AP75: number; compositional: number; images: number }
 export interface GroundMetrics { acc50: number; acc75: number; mAcc: number; meanIou: number; queries: number }
@@ -45,7 +44,7 @@ export function evalL2i(model: EchoGen, layouts: readonly Layout[], opts: EvalOp
   for (let start = 0; start < layouts.length; start += batch) {
     const part = layouts.slice(start, start + batch);
     tidy(() => {
-      const { images: gen } = sampleImages(model, part, { seed: seed + start, temperature: 1 });
+      const { images: gen } = model.generate(part, { seed: seed + start, temperature: 1 });
       const a = gen.toArray();
       part.forEach((_, j) => {
         const rgb = toRgb(a, j, n);

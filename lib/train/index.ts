@@ -20,8 +20,6 @@ export type { Example } from './data';
 export { evalL2i, evalGround, evalRealL2i } from './evaluate';
 export type { L2iMetrics, L2iEvalResult, GroundMetrics, EvalOptions } from './evaluate';
 export { TrainRng } from './rng';
-export { sampleImages } from './sample';
-export type { Sampled } from './sample';
 export { GligenAdapter, gligenStep as gligen, gligenGenerate, fourierBox, captionOnly, freeze } from './gligen';
 export { ContrastiveHead, evogenStep as evogen, evogenPairs } from './evogen';
 export type { EvogenOptions } from './evogen';
