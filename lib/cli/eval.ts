@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readLayouts, writePng } from '../data';
 import type { Layout } from '../model';
-import { evalGround, evalL2i, evalRealL2i } from '../train/evaluate';
+import { evalGround, evalL2i } from '../train/evaluate';
+import { evalL2iReal } from './eval-l2i';
 import { Verb, UsageError, intOption, requireString } from './verb';
 import { loadModel } from './shipped';
 import { progress } from './progress';
@@ -26,17 +27,16 @@ export const evalVerb: Verb = {
     const task = args.positionals[0];
     if (task !== 'l2i' && task !== 'ground') throw new UsageError(`expected 'eval l2i' or 'eval ground', got ${task === undefined ? 'nothing' : `'${task}'`}`);
     if (args.positionals.length > 1) throw new UsageError(`unexpected argument '${args.positionals[1]}'`);
+    // The real-image upper bound is the world's own command.
+    if (task === 'l2i' && args.values.real) {
+      if (args.values.checkpoint !== undefined) throw new UsageError('--real measures the world\'s renders; it takes no --checkpoint');
+      return evalL2iReal(args);
+    }
+    if (args.values.real) throw new UsageError('--real only applies to eval l2i');
     const file = requireString(args, 'layouts');
     const layouts = readLayouts(file) as Layout[];
     if (layouts.length === 0) throw new UsageError(`${file}: no layouts in the file`, 1);
     const json = Boolean(args.values.json);
-    if (task === 'l2i' && args.values.real) {
-      const r = evalRealL2i(layouts);
-      if (json) console.log(JSON.stringify({ task: 'l2i', source: 'real', layouts: file, ...r }));
-      else console.log(`real renders (${r.images}): AP ${fmt(r.AP)} | AP50 ${fmt(r.AP50)} | AP75 ${fmt(r.AP75)}`);
-      return 0;
-    }
-    if (args.values.real) throw new UsageError('--real only applies to eval l2i');
     const model = loadModel(args.values.checkpoint as string | undefined);
     const t0 = Date.now();
     try {
@@ -54,7 +54,7 @@ export const evalVerb: Verb = {
         bar.stop();
         const seconds = (Date.now() - t0) / 1000;
         if (json) console.log(JSON.stringify({ task: 'l2i', source: 'model', layouts: file, ...r, seconds }));
-        else console.log(`generated (${r.images}): AP ${fmt(r.AP)} | AP50 ${fmt(r.AP50)} | AP75 ${fmt(r.AP75)} | cycle IoU ${fmt(r.cycleIou)}`);
+        else console.log(`generated (${r.images}): AP ${fmt(r.AP)} | AP50 ${fmt(r.AP50)} | AP75 ${fmt(r.AP75)} | compositional ${fmt(r.compositional)} | cycle IoU ${fmt(r.cycleIou)} (Acc@0.5 ${fmt(r.cycleAcc50)})`);
       } else {
         const total = layouts.reduce((s, l) => s + l.objects.length, 0);
         const bar = progress('eval ground', total);
