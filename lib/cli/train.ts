@@ -1,4 +1,6 @@
 // `echogen train`: the three stages with progress bars, atomic checkpoints and --resume.
+import * as fs from 'fs';
+import * as path from 'path';
 import { Verb, UsageError, intOption, requireString } from './verb';
 import { progress, Progress } from './progress';
 import { STAGES, StageName, TrainConfig, defaultConfig, train } from '../train/trainer';
@@ -110,8 +112,10 @@ export const trainVerb: Verb = {
     });
     model.dispose();
     const seconds = (Date.now() - t0) / 1000;
-    if (args.values.json) console.log(JSON.stringify({ out, stages: cfg.stages, steps: cfg.steps, finalLoss: last, seconds }));
-    else console.log(`trained ${cfg.stages.join(' -> ')} (${cfg.preset}) in ${seconds.toFixed(0)} s; model in ${out}/model`);
+    // A resumed run trains what its checkpoint says, not what these options say.
+    const used = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as TrainConfig;
+    if (args.values.json) console.log(JSON.stringify({ out, stages: used.stages, steps: used.steps, preset: used.preset, finalLoss: last, seconds }));
+    else console.log(`trained ${used.stages.join(' -> ')} (${used.preset}) in ${seconds.toFixed(0)} s; model in ${path.join(out, 'model')}`);
     return 0;
   },
 };
