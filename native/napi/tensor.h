@@ -14,7 +14,8 @@ namespace echogen {
 
 struct Storage {
   void* data = nullptr;
-  size_t bytes = 0;
+  size_t bytes = 0;      // what the tensor asked for
+  size_t capacity = 0;   // the block's size class (what goes back to the cache)
   Device device = Device::CPU;
   std::shared_ptr<MemoryStats> stats;
   napi_env env = nullptr;  // to give host bytes back to V8's accounting
