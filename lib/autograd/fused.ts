@@ -1,42 +1,18 @@
-// Differentiable attention and Gumbel-Softmax over the fused kernel families (lib/kernels:
-// attention.ts and gumbel.ts, DESIGN.md section 3). Their wrappers are looked up by name so this
-// file compiles before those families land; a missing one is a clear error at call time.
+// Differentiable attention and Gumbel-Softmax over the fused kernel families (lib/kernels/attention.ts
+// and gumbel.ts, DESIGN.md section 3): the forward kernels' saved outputs (attention's lse, the
+// Gumbel soft sample) are all their backward kernels need.
 import { Tensor } from '../tensor';
 import * as kernels from '../kernels';
+import type { AttentionOptions, GumbelSoftmaxOptions, GumbelSoftmaxResult } from '../kernels';
 import { numberArg, tensorArg } from './check';
 import { record } from './tape';
 
-export interface AttentionOptions {
-  causal?: boolean;
-  scale?: number;
-  mask?: Tensor;
-}
+export type { AttentionOptions, GumbelSoftmaxOptions, GumbelSoftmaxResult } from '../kernels';
 
-export interface GumbelSoftmaxOptions {
-  tau: number;
-  hard?: boolean;
-  seed: number;
-  offset?: number;
-}
-
-export interface GumbelSoftmaxResult {
-  soft: Tensor;
-  indices: Tensor;
-  hard?: Tensor;
-}
-
-// The kernel contract of DESIGN.md section 3, as far as autograd uses it.
-interface FusedKernels {
-  attention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): { out: Tensor; lse: Tensor };
-  attentionBackward(q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, opts?: AttentionOptions): { dq: Tensor; dk: Tensor; dv: Tensor };
-  gumbelSoftmax(logits: Tensor, opts: GumbelSoftmaxOptions): GumbelSoftmaxResult;
-  gumbelSoftmaxBackward(dy: Tensor, soft: Tensor, tau: number): Tensor;
-}
-
-function fusedKernel<K extends keyof FusedKernels>(name: K): FusedKernels[K] {
-  const f = (kernels as unknown as Partial<FusedKernels>)[name];
-  if (typeof f !== 'function') throw new Error(`echogen: kernels.${name} is missing from this build (the kernel family has not landed)`);
-  return f as FusedKernels[K];
+function keepIf(t: Tensor, needed: boolean): Tensor | null {
+  if (needed) return t;
+  t.dispose();
+  return null;
 }
 
 /**
@@ -44,18 +20,10 @@ function fusedKernel<K extends keyof FusedKernels>(name: K): FusedKernels[K] {
  * The backward reruns the fused backward kernel from the saved log-sum-exp; mask gets no gradient.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-  tensorArg(q, 'attention', 'q');
-  tensorArg(k, 'attention', 'k');
-  tensorArg(v, 'attention', 'v');
-  const { out, lse } = fusedKernel('attention')(q, k, v, opts);
+  const { out, lse } = kernels.attention(q, k, v, opts);
   return record(out, 'attention', [q, k, v], (g) => {
-    const r = fusedKernel('attentionBackward')(q, k, v, out, lse, g, opts);
-    const pick = (t: Tensor, needed: boolean): Tensor | null => {
-      if (needed) return t;
-      t.dispose();
-      return null;
-    };
-    return [pick(r.dq, q.requiresGrad), pick(r.dk, k.requiresGrad), pick(r.dv, v.requiresGrad)];
+    const r = kernels.attentionBackward(q, k, v, out, lse, g, opts);
+    return [keepIf(r.dq, q.requiresGrad), keepIf(r.dk, k.requiresGrad), keepIf(r.dv, v.requiresGrad)];
   }, [lse]);
 }
 
@@ -73,7 +41,7 @@ export function gumbelSoftmax(logits: Tensor, opts: GumbelSoftmaxOptions): Gumbe
   const lead = logits.shape.slice(0, -1);
   const flatShape = [lead.reduce((a, b) => a * b, 1), v];
   const flat = logits.rank === 2 ? logits : logits.reshape(flatShape);
-  const r = fusedKernel('gumbelSoftmax')(flat, opts);
+  const r = kernels.gumbelSoftmax(flat, opts);
   if (flat !== logits) flat.dispose();
   const back = (t: Tensor, shape: number[]): Tensor => {
     if (t.shape.join(',') === shape.join(',')) return t;
@@ -85,7 +53,7 @@ export function gumbelSoftmax(logits: Tensor, opts: GumbelSoftmaxOptions): Gumbe
   const indices = back(r.indices, lead);
   record(soft, 'gumbelSoftmax', [logits], (g) => {
     const g2 = g.reshape(flatShape), s2 = soft.reshape(flatShape);
-    const d = fusedKernel('gumbelSoftmaxBackward')(g2, s2, tau);
+    const d = kernels.gumbelSoftmaxBackward(g2, s2, tau);
     g2.dispose();
     s2.dispose();
     const dl = d.reshape(logits.shape);

@@ -75,7 +75,7 @@ export function gatherRows(x: Tensor, idx: Tensor): Tensor {
   if (x.rank !== 2) throw new RangeError(`gatherRows: x must have 2 dimensions [N, D], got [${x.shape}]`);
   if (idx.rank !== 1) throw new RangeError(`gatherRows: idx must have 1 dimension [M], got [${idx.shape}]`);
   if (idx.dtype !== 'i32') throw new TypeError(`gatherRows: idx must be i32, got ${idx.dtype}`);
-  const out = k.embedding(x, idx, 'gatherRows');
+  const out = k.embedding(x, idx, 'gatherRows', ['x', 'idx']);
   const rows = x.shape[0];
   return record(out, 'gatherRows', [x], (g) => [k.embeddingBackward(g, idx, rows)]);
 }

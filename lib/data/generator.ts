@@ -7,7 +7,7 @@ import type { ParsedCaption } from './grammar';
 import { drawnView } from './relations';
 import { Rng, fnv1a } from './rng';
 import type { Layout, Scene, SceneObject } from './scene';
-import { isReadable } from './visibility';
+import { isReadableAfterAdding } from './visibility';
 import { COLORS, SHAPES, TEXTURES } from './vocab';
 
 export interface WorldOptions {
@@ -108,7 +108,7 @@ export function drawObjects(rng: Rng, o: FullWorldOptions, n: number): SceneObje
     let ok = false;
     for (let t = 0; t < PLACE_TRIES && !ok; t++) {
       objects.push(drawObject(rng, o, objects));
-      if (isReadable(objects, o.minVisible)) ok = true;
+      if (isReadableAfterAdding(objects, o.minVisible)) ok = true;
       else objects.pop();
     }
     if (!ok) return null;
@@ -131,12 +131,12 @@ export function describeScene(objects: SceneObject[], rng: Rng): WorldScene | nu
   };
 }
 
-/** One scene from the world (any split). */
-export function generateScene(rng: Rng, opts: WorldOptions = {}): WorldScene {
+/** One scene from the world, with its objects accepted by `keep` (default: any). */
+export function generateScene(rng: Rng, opts: WorldOptions = {}, keep?: (objects: SceneObject[]) => boolean): WorldScene {
   const o = worldOptions(opts);
   for (;;) {
     const objects = drawObjects(rng, o, rng.int(o.minObjects, o.maxObjects));
-    if (objects === null) continue;
+    if (objects === null || (keep !== undefined && !keep(objects))) continue;
     const described = describeScene(objects, rng);
     if (described !== null) return described;
   }
@@ -164,10 +164,8 @@ export function* worldScenes(split: Split, seed: number, opts: WorldOptions = {}
   if (!SPLITS.includes(split)) throw new RangeError(`split must be one of ${SPLITS.join(', ')}, got ${JSON.stringify(split)}`);
   const o = worldOptions(opts);
   const rng = new Rng(seed);
-  for (;;) {
-    const s = generateScene(rng, o);
-    if (splitOf(s.scene) === split) yield s;
-  }
+  const keep = (objects: SceneObject[]): boolean => splitOf({ objects }) === split;
+  for (;;) yield generateScene(rng, o, keep);
 }
 
 /** The first n scenes of worldScenes(split, seed, opts). */

@@ -67,15 +67,21 @@ export function parseLayoutLine(text: string): Layout {
   return validateLayout(value);
 }
 
-/** Every layout of a JSON Lines text, or a LayoutError for the first bad line. */
-export function parseLayouts(text: string, file = '<input>'): Layout[] {
+export interface LayoutEntry {
+  /** 1-based line number in the file. */
+  line: number;
+  layout: Layout;
+}
+
+/** Every layout of a JSON Lines text with its line number, or a LayoutError for the first bad line. */
+export function parseLayoutEntries(text: string, file = '<input>'): LayoutEntry[] {
   const lines = text.split('\n');
-  const out: Layout[] = [];
+  const out: LayoutEntry[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
     if (line.trim() === '') continue;
     try {
-      out.push(parseLayoutLine(line));
+      out.push({ line: i + 1, layout: parseLayoutLine(line) });
     } catch (e) {
       throw new LayoutError(file, i + 1, (e as Error).message);
     }
@@ -83,14 +89,22 @@ export function parseLayouts(text: string, file = '<input>'): Layout[] {
   return out;
 }
 
-export function readLayouts(file: string): Layout[] {
+export function parseLayouts(text: string, file = '<input>'): Layout[] {
+  return parseLayoutEntries(text, file).map((e) => e.layout);
+}
+
+export function readLayoutEntries(file: string): LayoutEntry[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new LayoutError(file, 0, `cannot read the file: ${(e as Error).message}`);
   }
-  return parseLayouts(text, file);
+  return parseLayoutEntries(text, file);
+}
+
+export function readLayouts(file: string): Layout[] {
+  return readLayoutEntries(file).map((e) => e.layout);
 }
 
 /** One line, keys in the format's order. */

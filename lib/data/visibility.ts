@@ -17,6 +17,9 @@ export interface ObjectVisibility {
 
 const owner = new Int8Array(CANVAS * CANVAS);
 const stack = new Int32Array(CANVAS * CANVAS);
+// Flood-fill marks: a pixel is seen when seen[k] === stamp, so nothing is cleared between fills.
+const seen = new Int32Array(CANVAS * CANVAS);
+let stamp = 0;
 
 /** Paints objects in draw order into a map of which object each pixel shows (-1 = background). */
 export function paintOwners(objects: readonly { shape: Shape; box: Box }[], out: Int8Array = owner): Int8Array {
@@ -51,10 +54,10 @@ function visibilityOf(i: number, p: PixelBox, area: number, map: Int8Array): Obj
 }
 
 function floodCount(start: number, i: number, p: PixelBox, map: Int8Array): number {
-  const seen = new Uint8Array(CANVAS * CANVAS);
+  if (++stamp === 0x7fffffff) { seen.fill(0); stamp = 1; }
   let top = 0, count = 0;
   stack[top++] = start;
-  seen[start] = 1;
+  seen[start] = stamp;
   while (top > 0) {
     const at = stack[--top];
     count++;
@@ -66,7 +69,7 @@ function floodCount(start: number, i: number, p: PixelBox, map: Int8Array): numb
         const nx = x + dx;
         if (nx < p[0] || nx >= p[2]) continue;
         const k = ny * CANVAS + nx;
-        if (!seen[k] && map[k] === i) { seen[k] = 1; stack[top++] = k; }
+        if (seen[k] !== stamp && map[k] === i) { seen[k] = stamp; stack[top++] = k; }
       }
     }
   }
@@ -101,4 +104,31 @@ export function sameColorApart(objects: readonly { color: Color; box: Box }[]): 
 export function isReadable(objects: readonly { shape: Shape; color: Color; box: Box }[], minVisible: number): boolean {
   if (!sameColorApart(objects)) return false;
   return visibility(objects).every((v) => v.reachesBox && v.connected && v.visible >= minVisible * v.area);
+}
+
+/**
+ * isReadable for objects whose first n-1 are known to be readable: only the objects the last one
+ * overlaps can have changed, and the last one, drawn on top, is whole. Same answer, less work.
+ */
+export function isReadableAfterAdding(objects: readonly { shape: Shape; color: Color; box: Box }[], minVisible: number): boolean {
+  const n = objects.length;
+  if (n === 0) return true;
+  const last = objects[n - 1];
+  const q = toPixelBox(last.box);
+  const hits: number[] = [];
+  for (let i = 0; i < n - 1; i++) {
+    const p = toPixelBox(objects[i].box);
+    if (objects[i].color === last.color && !(p[2] < q[0] || q[2] < p[0] || p[3] < q[1] || q[3] < p[1])) return false;
+    if (p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3]) hits.push(i);
+  }
+  if (hits.length === 0) return true;
+  const map = paintOwners(objects);
+  return hits.every((i) => {
+    const p = toPixelBox(objects[i].box);
+    const spans = shapeSpans(objects[i].shape, p[2] - p[0], p[3] - p[1]);
+    let area = 0;
+    for (let r = 0; r < spans.length; r += 2) area += spans[r + 1] - spans[r];
+    const v = visibilityOf(i, p, area, map);
+    return v.reachesBox && v.connected && v.visible >= minVisible * area;
+  });
 }

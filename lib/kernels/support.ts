@@ -36,7 +36,7 @@ const native = {
   softmaxBackward: nativeFunction<(y: H, dy: H, log: boolean) => H>('softmaxBackward'),
   crossEntropy: nativeFunction<(logits: H, targets: H, ignoreIndex: number) => { loss: H; lse: H }>('crossEntropy'),
   crossEntropyBackward: nativeFunction<(logits: H, targets: H, lse: H, dloss: H, ignoreIndex: number) => H>('crossEntropyBackward'),
-  embedding: nativeFunction<(table: H, ids: H, fn?: string) => H>('embedding'),
+  embedding: nativeFunction<(table: H, ids: H, fn?: string, tableName?: string, idsName?: string) => H>('embedding'),
   embeddingBackward: nativeFunction<(dout: H, ids: H, rows: number) => H>('embeddingBackward'),
   adamw: nativeFunction<(p: H[], g: H[], m: H[], v: H[], opts: AdamWStepOptions) => void>('adamw'),
 };
@@ -170,9 +170,12 @@ export function crossEntropyBackward(logits: Tensor, targets: Tensor, lse: Tenso
     handleOf(lse, fn, 'lse'), handleOf(dloss, fn, 'dloss'), ignoreIndex));
 }
 
-/** table [V, D] rows at ids [...S] -> [...S, D]; an id outside [0, V) is a RangeError (named after fn). */
-export function embedding(table: Tensor, ids: Tensor, fn = 'embedding'): Tensor {
-  return wrap(native.embedding(handleOf(table, fn, 'table'), handleOf(ids, fn, 'ids'), fn));
+/**
+ * table [V, D] rows at ids [...S] -> [...S, D]; an id outside [0, V) is a RangeError. Errors use fn
+ * and the argument names given (gatherRows shares this kernel).
+ */
+export function embedding(table: Tensor, ids: Tensor, fn = 'embedding', names: [string, string] = ['table', 'ids']): Tensor {
+  return wrap(native.embedding(handleOf(table, fn, names[0]), handleOf(ids, fn, names[1]), fn, names[0], names[1]));
 }
 
 /** The scatter-add of dout [...S, D] into a zero [rows, D] table at ids. */

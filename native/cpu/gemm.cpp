@@ -158,15 +158,17 @@ struct Plan {
 };
 
 // Block sizes: K in equal blocks of at most kKcMax; M and N in equal blocks (multiples of MR / NR),
-// split further until every thread has a task.
+// split further (down to 4 micro-tiles a side) until there are about four tasks a thread, so that
+// the dynamic schedule can even out a thread that the OS preempts.
 Plan make_plan(const GemmArgs& g, int threads) {
   Plan p;
   p.kb = std::max<int64_t>(1, ceil_div(g.k, kKcMax));
   p.kc = ceil_div(g.k, p.kb);
   p.mb = ceil_div(g.m, kMcMax);
   p.nb = ceil_div(g.n, kNcMax);
-  while (g.batch * p.mb * p.nb < threads) {
-    bool can_m = ceil_div(g.m, p.mb + 1) >= 2 * MR, can_n = ceil_div(g.n, p.nb + 1) >= 2 * NR;
+  const int64_t want = threads > 1 ? 4 * threads : 1;
+  while (g.batch * p.mb * p.nb < want) {
+    bool can_m = ceil_div(g.m, p.mb + 1) >= 4 * MR, can_n = ceil_div(g.n, p.nb + 1) >= 4 * NR;
     if (can_m && (!can_n || ceil_div(g.m, p.mb) >= ceil_div(g.n, p.nb))) ++p.mb;
     else if (can_n) ++p.nb;
     else break;

@@ -65,47 +65,52 @@ void philox8(const GumbelKey& key, uint32_t c, uint32_t* words) {
 #endif
 
 #ifdef EG_GUMBEL_AVX2
-// eg_logf (common/philox.h) in eight lanes: the same operations in the same order, so the same bits.
-inline __m256 log8(__m256 x) {
-  __m256i bits = _mm256_castps_si256(x);
-  __m256i e = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff)), _mm256_set1_epi32(126));
-  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f000000)));
-  __m256 low = _mm256_cmp_ps(m, _mm256_set1_ps(0.70710678118654752f), _CMP_LT_OQ);
-  e = _mm256_sub_epi32(e, _mm256_and_si256(_mm256_castps_si256(low), _mm256_set1_epi32(1)));
+// eg_logf (common/philox.h) on 4 x 8 lanes: the same operations in the same order, so the same
+// bits. Four independent vectors step through the polynomial together: one alone is a chain of
+// dependent FMAs and runs three times slower.
+inline void log8x4(__m256* x) {
+  constexpr int M = 4;
   const __m256 one = _mm256_set1_ps(1.0f);
-  __m256 f = _mm256_blendv_ps(_mm256_sub_ps(m, one), _mm256_sub_ps(_mm256_add_ps(m, m), one), low);
-  __m256 z = _mm256_mul_ps(f, f);
-  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
-  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
-  __m256 fe = _mm256_cvtepi32_ps(e);
-  y = _mm256_fmadd_ps(fe, _mm256_set1_ps(-2.12194440e-4f), y);
-  y = _mm256_fmadd_ps(_mm256_set1_ps(-0.5f), z, y);
-  __m256 r = _mm256_add_ps(f, y);
-  return _mm256_fmadd_ps(fe, _mm256_set1_ps(0.693359375f), r);
+  __m256i e[M];
+  __m256 f[M], z[M], p[M];
+  for (int j = 0; j < M; ++j) {
+    __m256i bits = _mm256_castps_si256(x[j]);
+    e[j] = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff)), _mm256_set1_epi32(126));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f000000)));
+    __m256 low = _mm256_cmp_ps(m, _mm256_set1_ps(0.70710678118654752f), _CMP_LT_OQ);
+    e[j] = _mm256_sub_epi32(e[j], _mm256_and_si256(_mm256_castps_si256(low), _mm256_set1_epi32(1)));
+    f[j] = _mm256_blendv_ps(_mm256_sub_ps(m, one), _mm256_sub_ps(_mm256_add_ps(m, m), one), low);
+    z[j] = _mm256_mul_ps(f[j], f[j]);
+    p[j] = _mm256_set1_ps(7.0376836292e-2f);
+  }
+  constexpr float c[8] = {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
+                          -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+  for (int k = 0; k < 8; ++k)
+    for (int j = 0; j < M; ++j) p[j] = _mm256_fmadd_ps(p[j], f[j], _mm256_set1_ps(c[k]));
+  for (int j = 0; j < M; ++j) {
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p[j], f[j]), z[j]);
+    __m256 fe = _mm256_cvtepi32_ps(e[j]);
+    y = _mm256_fmadd_ps(fe, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fmadd_ps(_mm256_set1_ps(-0.5f), z[j], y);
+    x[j] = _mm256_fmadd_ps(fe, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f[j], y));
+  }
 }
 
-// gumbel_from_word in eight lanes.
-inline __m256 gumbel8(__m256i words) {
-  __m256i odd = _mm256_or_si256(_mm256_slli_epi32(_mm256_srli_epi32(words, 9), 1), _mm256_set1_epi32(1));
-  __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(odd), _mm256_set1_ps(5.9604644775390625e-8f));  // < 2^24: exact
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  return _mm256_xor_ps(log8(_mm256_xor_ps(log8(u), sign)), sign);
-}
-
-// The noise of the 32 elements of block b (elements 32b .. 32b+31).
+// The noise of the 32 elements of block b (elements 32b .. 32b+31): gumbel_from_word in lanes.
 inline void noise_block(const GumbelKey& key, int64_t b, float* g) {
   alignas(32) uint32_t words[32];
   philox8(key, static_cast<uint32_t>(b << 3), words);
-  for (int w = 0; w < 4; ++w)
-    _mm256_store_ps(g + 8 * w, gumbel8(_mm256_load_si256(reinterpret_cast<const __m256i*>(words + 8 * w))));
+  __m256 u[4];
+  for (int j = 0; j < 4; ++j) {
+    __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(words + 8 * j));
+    __m256i odd = _mm256_or_si256(_mm256_slli_epi32(_mm256_srli_epi32(w, 9), 1), _mm256_set1_epi32(1));
+    u[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(odd), _mm256_set1_ps(5.9604644775390625e-8f));  // < 2^24: exact
+  }
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  log8x4(u);
+  for (int j = 0; j < 4; ++j) u[j] = _mm256_xor_ps(u[j], sign);
+  log8x4(u);
+  for (int j = 0; j < 4; ++j) _mm256_store_ps(g + 8 * j, _mm256_xor_ps(u[j], sign));
 }
 #else
 inline void noise_block(const GumbelKey& key, int64_t b, float* g) {

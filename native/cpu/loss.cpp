@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "cpu/simd.h"
+
 namespace echogen::cpu {
 
 void cross_entropy(ThreadPool& pool, int64_t rows, int64_t v, const float* logits, const int32_t* targets,
@@ -13,12 +15,8 @@ void cross_entropy(ThreadPool& pool, int64_t rows, int64_t v, const float* logit
   pool.parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, v)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* x = logits + r * v;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < v; ++j) mx = std::max(mx, x[j]);
-      double s = 0;
-      if (mx != -std::numeric_limits<float>::infinity())
-        for (int64_t j = 0; j < v; ++j) s += std::exp(x[j] - mx);
-      const float l = mx == -std::numeric_limits<float>::infinity() ? mx : mx + static_cast<float>(std::log(s));
+      const float mx = simd::row_max(x, v);
+      const float l = mx == -std::numeric_limits<float>::infinity() ? mx : mx + std::log(simd::exp_shift_total(x, v, mx));
       lse[r] = l;
       const int32_t t = targets[r];
       loss[r] = t == ignore_index ? 0.f : l - x[t];
@@ -37,8 +35,9 @@ void cross_entropy_backward(ThreadPool& pool, int64_t rows, int64_t v, const flo
         for (int64_t j = 0; j < v; ++j) d[j] = 0.f;
         continue;
       }
-      const float g = dloss[r], l = lse[r];
-      for (int64_t j = 0; j < v; ++j) d[j] = g * std::exp(x[j] - l);
+      const float g = dloss[r];
+      simd::exp_shift_sum(x, v, lse[r], d);  // the probabilities, into d
+      for (int64_t j = 0; j < v; ++j) d[j] *= g;
       d[t] -= g;
     }
   });

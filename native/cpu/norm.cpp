@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "cpu/simd.h"
+
 namespace echogen::cpu {
 
 namespace {
@@ -19,12 +21,12 @@ void layer_norm(ThreadPool& pool, int64_t rows, int64_t d, const float* x, const
   pool.parallel_for(rows, row_grain(d), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * d;
-      double s = 0;
-      for (int64_t j = 0; j < d; ++j) s += xr[j];
+      // two passes: the mean, then the squared deviations from it (no cancellation)
+      double s, q;
+      simd::row_moments(xr, d, 0.0, &s, &q);
       const double mu = s / d;
-      double v = 0;
-      for (int64_t j = 0; j < d; ++j) v += (xr[j] - mu) * (xr[j] - mu);
-      const float m = static_cast<float>(mu), rs = static_cast<float>(1.0 / std::sqrt(v / d + eps));
+      simd::row_moments(xr, d, mu, &s, &q);
+      const float m = static_cast<float>(mu), rs = static_cast<float>(1.0 / std::sqrt(q / d + eps));
       float* yr = y + r * d;
       for (int64_t j = 0; j < d; ++j) yr[j] = (xr[j] - m) * rs * gamma[j] + beta[j];
       mean[r] = m;
@@ -49,20 +51,18 @@ void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t d, const float*
         const float* gr = dy + r * d;
         const float m = mean[r], rs = rstd[r];
         // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma
-        double s1 = 0, s2 = 0;
-        for (int64_t j = 0; j < d; ++j) {
-          const float xh = (xr[j] - m) * rs, dxh = gr[j] * gamma[j];
-          s1 += dxh;
-          s2 += dxh * xh;
-          g[j] += gr[j] * xh;
-          bb[j] += gr[j];
-        }
-        const float a1 = static_cast<float>(s1 / d), a2 = static_cast<float>(s2 / d);
         float* dr = dx + r * d;
         for (int64_t j = 0; j < d; ++j) {
           const float xh = (xr[j] - m) * rs;
-          dr[j] = rs * (gr[j] * gamma[j] - a1 - xh * a2);
+          dr[j] = gr[j] * gamma[j];  // dxhat, overwritten below
+          g[j] += gr[j] * xh;
+          bb[j] += gr[j];
         }
+        const float a1 = simd::row_sum(dr, d) / d;
+        float s2 = 0.f;
+        for (int64_t j = 0; j < d; ++j) s2 += dr[j] * ((xr[j] - m) * rs);
+        const float a2 = s2 / d;
+        for (int64_t j = 0; j < d; ++j) dr[j] = rs * (dr[j] - a1 - (xr[j] - m) * rs * a2);
       }
     }
   });
@@ -82,20 +82,17 @@ void softmax(ThreadPool& pool, int64_t rows, int64_t d, const float* x, bool log
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * d;
       float* yr = y + r * d;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < d; ++j) mx = std::max(mx, xr[j]);
+      const float mx = simd::row_max(xr, d);
       if (mx == -std::numeric_limits<float>::infinity()) {  // nothing to normalise over
         for (int64_t j = 0; j < d; ++j) yr[j] = log ? mx : 0.f;
         continue;
       }
-      double s = 0;
-      for (int64_t j = 0; j < d; ++j) s += std::exp(xr[j] - mx);
       if (log) {
-        const float lse = mx + static_cast<float>(std::log(s));
+        const float lse = mx + std::log(simd::exp_shift_total(xr, d, mx));
         for (int64_t j = 0; j < d; ++j) yr[j] = xr[j] - lse;
       } else {
-        const float inv = static_cast<float>(1.0 / s);
-        for (int64_t j = 0; j < d; ++j) yr[j] = std::exp(xr[j] - mx) * inv;
+        const float inv = 1.f / simd::exp_shift_sum(xr, d, mx, yr);
+        for (int64_t j = 0; j < d; ++j) yr[j] *= inv;
       }
     }
   });
@@ -107,15 +104,13 @@ void softmax_backward(ThreadPool& pool, int64_t rows, int64_t d, const float* y,
       const float* yr = y + r * d;
       const float* gr = dy + r * d;
       float* dr = dx + r * d;
-      double s = 0;
-      if (log) {
-        for (int64_t j = 0; j < d; ++j) s += gr[j];
-        const float sf = static_cast<float>(s);
-        for (int64_t j = 0; j < d; ++j) dr[j] = gr[j] - std::exp(yr[j]) * sf;
+      if (log) {  // dx = dy - softmax * sum(dy), softmax = exp(y)
+        const float s = simd::row_sum(gr, d);
+        simd::exp_shift_sum(yr, d, 0.f, dr);
+        for (int64_t j = 0; j < d; ++j) dr[j] = gr[j] - dr[j] * s;
       } else {
-        for (int64_t j = 0; j < d; ++j) s += double(gr[j]) * yr[j];
-        const float sf = static_cast<float>(s);
-        for (int64_t j = 0; j < d; ++j) dr[j] = yr[j] * (gr[j] - sf);
+        const float s = simd::row_dot(gr, yr, d);
+        for (int64_t j = 0; j < d; ++j) dr[j] = yr[j] * (gr[j] - s);
       }
     }
   });

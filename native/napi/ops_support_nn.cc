@@ -163,17 +163,18 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return obj;
 }
 
-// embedding(table [V, D], ids i32 [...S], fnName?) -> [...S, D]; errors are named after fnName
-// (gatherRows shares this kernel).
+// embedding(table [V, D], ids i32 [...S], fnName?, tableName?, idsName?) -> [...S, D]; errors use
+// the given names (gatherRows shares this kernel).
 Napi::Value Embedding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string name = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "embedding";
+  auto str = [&](size_t i, const char* fallback) { return info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : std::string(fallback); };
+  const std::string name = str(2, "embedding"), table_name = str(3, "table"), ids_name = str(4, "ids");
   const char* fn = name.c_str();
-  NativeTensor* table = f32_arg(info, 0, fn, "table");
-  NativeTensor* ids = i32_arg(info, 1, fn, "ids", table, "table");
-  require_rank(env, table, 2, fn, "table");
+  NativeTensor* table = f32_arg(info, 0, fn, table_name.c_str());
+  NativeTensor* ids = i32_arg(info, 1, fn, ids_name.c_str(), table, table_name.c_str());
+  require_rank(env, table, 2, fn, table_name.c_str());
   const int64_t v = table->dim(0), d = table->dim(1);
-  check_ids(env, ids, v, fn, "ids");
+  check_ids(env, ids, v, fn, ids_name.c_str());
   std::vector<int64_t> shape = ids->shape();
   shape.push_back(d);
   if (shape.size() > 8) throw_range(env, "embedding: ids " + shape_string(ids->shape()) + " has too many dims (at most 7)");

@@ -1,5 +1,7 @@
 // Helpers for the support-op checks: float64 GEMM reference and device buffers for CUDA-vs-CPU.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 

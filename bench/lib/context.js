@@ -1,0 +1,74 @@
+// The ctx a suite's run(ctx) receives: the package, benchmark.js timing, result rows, the ONNX
+// and onnxruntime helpers, and this CPU's measured FMA peak (see bench/README.md).
+'use strict';
+const path = require('path');
+const Benchmark = require('benchmark');
+const onnx = require('./onnx');
+const ort = require('./ort');
+
+const DIST = path.join(__dirname, '..', '..', 'dist');
+let fmaPeak = null;  // measured once per process, shared by every suite
+
+function loadPackage() {
+  try {
+    return require(DIST);
+  } catch (e) {
+    throw new Error(`bench: cannot load echogen from ${DIST} (${e.message}); build it first with \`npm run build\``);
+  }
+}
+
+/** Measures (once) the fp32 FMA peak of all cores with the addon's fmaPeak(seconds). */
+function fmaPeakGflops(quick) {
+  if (fmaPeak === null) {
+    const native = require(path.join(DIST, 'native')).addon;
+    if (typeof native.fmaPeak !== 'function') throw new Error('bench: the addon has no fmaPeak(); rebuild with `npm run build`');
+    // best of three short runs: other processes on the machine only ever lower a reading
+    const seconds = quick ? 0.2 : 0.5;
+    fmaPeak = Math.max(native.fmaPeak(seconds), native.fmaPeak(seconds), native.fmaPeak(seconds));
+  }
+  return fmaPeak;
+}
+
+/** Times fn with benchmark.js; resolves to { ms, rme, samples } (ms = mean time per call). */
+function time(name, fn, opts, quick) {
+  if (typeof name !== 'string') throw new TypeError('ctx.time: name must be a string');
+  if (typeof fn !== 'function') throw new TypeError(`ctx.time(${name}): fn must be a function`);
+  const o = opts || {};
+  const settings = { maxTime: o.maxTime ?? (quick ? 0.25 : 1), minSamples: o.minSamples ?? (quick ? 3 : 5), initCount: 1 };
+  let asyncError = null;  // a rejected promise ends the timing and fails the call
+  const bench = o.async
+    ? new Benchmark(name, { ...settings, defer: true, fn: (d) => Promise.resolve(fn()).then(() => d.resolve(), (e) => { asyncError = asyncError || e; d.benchmark.abort(); d.resolve(); }) })
+    : new Benchmark(name, fn, settings);
+  return new Promise((resolve, reject) => {
+    bench.on('complete', function () {
+      if (asyncError) return reject(Object.assign(new Error(`ctx.time(${name}): ${asyncError.message || asyncError}`), { cause: asyncError }));
+      if (this.error) return reject(Object.assign(new Error(`ctx.time(${name}): ${this.error.message || this.error}`), { cause: this.error }));
+      const result = { ms: this.stats.mean * 1e3, rme: this.stats.rme, samples: this.stats.sample.length };
+      console.log(`  ${name.padEnd(48)} ${result.ms.toPrecision(4).padStart(10)} ms ±${result.rme.toFixed(1)}% (${result.samples} samples)`);
+      resolve(result);
+    });
+    bench.run({ async: true });
+  });
+}
+
+function createContext({ quick, report }) {
+  const eg = loadPackage();
+  return {
+    eg,
+    quick,
+    onnx,
+    ort,
+    time: (name, fn, opts) => time(name, fn, opts, quick),
+    /** One row per (case, impl): { case, impl, ms, flops?, bytes?, rme?, samples? }. */
+    record: (row) => report.add(row),
+    /** A line of prose for the results file (e.g. why a peer wins a case). */
+    note: (text) => report.note(text),
+    fmaPeakGflops: () => {
+      const v = fmaPeakGflops(quick);
+      report.fmaPeak = v;
+      return v;
+    },
+  };
+}
+
+module.exports = { createContext, loadPackage };

@@ -1,0 +1,123 @@
+// Collects a suite's rows, prints them as a table and writes bench/results/cpu-<date>-<suite>.md
+// (atomically: a temp file renamed into place) with the date, the machine and every figure.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const RESULTS = path.join(__dirname, '..', 'results');
+
+function cpuModel() {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1].trim();
+  } catch { /* not Linux */ }
+  return os.cpus()[0] ? os.cpus()[0].model : 'unknown CPU';
+}
+
+/** The machine as the results file describes it. */
+function machine(eg) {
+  let build = {};
+  try { build = eg.buildInfo(); } catch (e) { build = { error: e.message }; }
+  return { cpu: cpuModel(), cores: os.cpus().length, os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version, build };
+}
+
+function localDate(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+const fmt = (x, digits = 3) => (x === undefined || x === null || !Number.isFinite(x) ? '' : x >= 1000 ? x.toFixed(0) : x.toPrecision(digits));
+
+class Report {
+  constructor(suite, { quick = false, argv = [] } = {}) {
+    this.suite = suite;
+    this.quick = quick;
+    this.argv = argv;
+    this.rows = [];
+    this.notes = [];
+    this.fmaPeak = null;
+    this.started = new Date();
+  }
+
+  add(row) {
+    if (!row || typeof row.case !== 'string' || typeof row.impl !== 'string')
+      throw new TypeError('ctx.record: a row needs string fields case and impl');
+    if (typeof row.ms !== 'number' || !(row.ms > 0)) throw new TypeError(`ctx.record(${row.case} / ${row.impl}): ms must be a positive number, got ${row.ms}`);
+    for (const k of ['flops', 'bytes', 'rme', 'samples'])
+      if (row[k] !== undefined && typeof row[k] !== 'number') throw new TypeError(`ctx.record(${row.case} / ${row.impl}): ${k} must be a number`);
+    this.rows.push({ ...row });
+  }
+
+  note(text) { this.notes.push(String(text)); }
+
+  /** The rows with derived columns: GFLOP/s, GB/s, % of FMA peak, peer ms / echogen ms. */
+  derived() {
+    return this.rows.map((r) => {
+      const mine = this.rows.find((x) => x.case === r.case && x.impl === 'echogen');
+      const gflops = r.flops ? r.flops / (r.ms * 1e-3) / 1e9 : undefined;
+      return {
+        ...r,
+        gflops,
+        gbs: r.bytes ? r.bytes / (r.ms * 1e-3) / 1e9 : undefined,
+        peak: gflops !== undefined && this.fmaPeak ? (100 * gflops) / this.fmaPeak : undefined,
+        ratio: mine ? r.ms / mine.ms : undefined,
+      };
+    });
+  }
+
+  columns() {
+    const rows = this.derived();
+    const cols = [
+      ['case', (r) => r.case], ['impl', (r) => r.impl], ['ms', (r) => fmt(r.ms, 4)],
+      ['±%', (r) => (r.rme === undefined ? '' : r.rme.toFixed(1))],
+    ];
+    if (rows.some((r) => r.gflops !== undefined)) cols.push(['GFLOP/s', (r) => fmt(r.gflops)]);
+    if (rows.some((r) => r.gbs !== undefined)) cols.push(['GB/s', (r) => fmt(r.gbs)]);
+    if (rows.some((r) => r.peak !== undefined)) cols.push(['% FMA peak', (r) => (r.peak === undefined ? '' : r.peak.toFixed(1))]);
+    cols.push(['vs echogen', (r) => (r.ratio === undefined ? '' : r.impl === 'echogen' ? '1' : `${r.ratio.toFixed(2)}x`)]);
+    return { rows, cols };
+  }
+
+  /** The plain-text table for stdout. */
+  table() {
+    const { rows, cols } = this.columns();
+    const cells = [cols.map((c) => c[0]), ...rows.map((r) => cols.map((c) => String(c[1](r))))];
+    const widths = cols.map((_, k) => Math.max(...cells.map((line) => line[k].length)));
+    return cells.map((line) => line.map((s, k) => (k < 2 ? s.padEnd(widths[k]) : s.padStart(widths[k]))).join('  ')).join('\n');
+  }
+
+  markdown(eg) {
+    const m = machine(eg);
+    const b = m.build;
+    const { rows, cols } = this.columns();
+    const lines = [
+      `# Benchmark: ${this.suite} (CPU)`,
+      '',
+      `- date: ${this.started.toISOString()}`,
+      `- machine: ${m.cpu}, ${m.cores} cores, ${m.os}`,
+      `- node: ${m.node}`,
+      `- echogen build: ${JSON.stringify(b)}`,
+    ];
+    if (this.fmaPeak) lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s`);
+    lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`node bench/run.js ${this.argv.join(' ')}\``.trimEnd());
+    lines.push('- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
+      '  "vs echogen" = this row\'s time / the echogen row\'s time for the same case (above 1x: echogen is faster)', '');
+    lines.push(`| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map((_, k) => (k < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
+    for (const r of rows) lines.push(`| ${cols.map((c) => String(c[1](r)).replace(/\|/g, '\\|')).join(' | ')} |`);
+    if (this.notes.length) lines.push('', ...this.notes.map((n) => `- ${n}`));
+    return lines.join('\n') + '\n';
+  }
+
+  /** Writes the results file; returns its path. */
+  write(eg, dir = RESULTS) {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}.md`);
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, this.markdown(eg));
+    fs.renameSync(tmp, file);
+    return file;
+  }
+}
+
+module.exports = { Report, machine, cpuModel };
