@@ -38,6 +38,7 @@ class Report {
     this.notes = [];
     this.fmaPeak = null;
     this.started = new Date();
+    this.load = os.loadavg()[0];  // other processes on the machine skew every figure; say how busy it was
   }
 
   add(row) {
@@ -95,7 +96,7 @@ class Report {
       `# Benchmark: ${this.suite} (CPU)`,
       '',
       `- date: ${this.started.toISOString()}`,
-      `- machine: ${m.cpu}, ${m.cores} cores, ${m.os}`,
+      `- machine: ${m.cpu}, ${m.cores} cores, ${m.os}; load average ${this.load.toFixed(1)} when the suite started`,
       `- node: ${m.node}`,
       `- echogen build: ${JSON.stringify(b)}`,
     ];
