@@ -8,3 +8,4 @@ export * as model from './model';
 export * as data from './data';
 export * as eval from './eval';
 export * as train from './train';
+export * as optim from './optim';

@@ -56,6 +56,14 @@ export class Tensor {
     return this.toArray()[0];
   }
   toString(): string { return `Tensor(${this.dtype}[${this.shape}] on ${this.disposed ? 'disposed' : this.device})`; }
+
+  /** Set by lib/autograd, which owns the tape (importing it here would be a cycle). */
+  static backwardHook: ((t: Tensor, grad?: Tensor, opts?: { retainGraph?: boolean }) => void) | null = null;
+  /** Backpropagates from this tensor (see eg.ops.backward): grads accumulate into the leaves' .grad. */
+  backward(grad?: Tensor, opts?: { retainGraph?: boolean }): void {
+    if (!Tensor.backwardHook) throw new Error('Tensor.backward: autograd is not loaded (import echogen, not lib/tensor alone)');
+    Tensor.backwardHook(this, grad, opts);
+  }
 }
 
 // Tag checks, not instanceof: typed arrays may come from another realm (the addon's, or a vm/jest context).

@@ -1,2 +1,31 @@
-// lib/data: see DESIGN.md section 1.
-export {};
+// lib/data: the synthetic scene world (DESIGN.md section 4).
+export { VOCAB, SHAPES, COLORS, SIZES, TEXTURES, RELATIONS, FUNCTION_WORDS, tokenize, encodeWords, wordIndex, isWord } from './vocab';
+export type { Shape, Color, Size, Texture, Relation } from './vocab';
+export { Rng, fnv1a } from './rng';
+export { CANVAS, SIZE_CUT, toPixelBox, fromPixelBox, sizeOf, boxIou, checkUnitBox } from './geometry';
+export type { Box, PixelBox } from './geometry';
+export { parseExpression, parseCaption, formatDescription, formatExpression } from './grammar';
+export type { Description, ParsedExpression, ParsedCaption, CaptionRelation } from './grammar';
+export { sceneFromLayout, categoryOf } from './scene';
+export type { Scene, SceneObject, Layout, LayoutObject } from './scene';
+export { RELATION_MARGIN, relationHolds, drawnView } from './relations';
+export type { SpatialView } from './relations';
+export { matchesDescription, resolveExpression, captionAssignment, captionHolds } from './semantics';
+export type { Attributed } from './semantics';
+export { buildExpressions, buildCaption, fullDescription } from './describe';
+export { shapeSpans, maskOverlap } from './raster';
+export { visibility, isReadable, sameColorApart } from './visibility';
+export type { ObjectVisibility } from './visibility';
+export { generateScene, generateScenes, worldScenes, splitOf, worldOptions, SPLITS, SMALL_SIDES, LARGE_SIDES } from './generator';
+export type { WorldOptions, WorldScene, Split } from './generator';
+export { BACKGROUND, COLOR_RGB, darkShade } from './palette';
+export type { RGB } from './palette';
+export { renderScene, renderLayout, IMAGE_BYTES } from './render';
+export { encodePng, writePng, readPng, writeFileAtomic } from './png';
+export type { PngOptions } from './png';
+export { LayoutError, validateLayout, parseLayoutLine, parseLayouts, parseLayoutEntries, readLayouts, readLayoutEntries, formatLayout, writeLayouts } from './layout-io';
+export type { LayoutEntry } from './layout-io';
+export { layoutSource, sampleLayouts, LAYOUT_SOURCES } from './sources';
+export type { LayoutSourceKind, LayoutSourceOptions } from './sources';
+export { contrastivePair, contrastivePairs } from './contrastive';
+export type { ContrastivePair, PairChange, CurriculumStage, ChangedAttribute } from './contrastive';

@@ -1,0 +1,71 @@
+// `echogen render`: the world's own image of each line of a layout file, DIR/NNNNN.png in line order.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LayoutError, readLayoutEntries, renderScene, sceneFromLayout, writePng } from '../data';
+import type { Layout, Scene } from '../data';
+import { progress } from './progress';
+import { requireString } from './verb';
+import type { Verb } from './verb';
+import { imageStem } from './world';
+
+/** The layouts of a file and their scenes; any problem is a LayoutError "FILE:LINE: reason". */
+export function readScenes(file: string): { layouts: Layout[]; scenes: Scene[] } {
+  const entries = readLayoutEntries(file);
+  if (entries.length === 0) throw new LayoutError(file, 0, 'the file has no layouts');
+  const scenes = entries.map((e) => {
+    try {
+      return sceneFromLayout(e.layout);
+    } catch (err) {
+      throw new LayoutError(file, e.line, (err as Error).message);
+    }
+  });
+  return { layouts: entries.map((e) => e.layout), scenes };
+}
+
+/** Runs fn; a LayoutError becomes its message alone on stderr ("FILE:LINE: reason") and exit code 1. */
+export async function reportingLayoutErrors(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof LayoutError) {
+      console.error(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+export const renderVerb: Verb = {
+  name: 'render',
+  summary: "render the world's own image of each layout line to DIR/NNNNN.png",
+  usage: 'echogen render --layouts FILE --out DIR [--overlay] [--json]',
+  options: {
+    layouts: { type: 'string' },
+    out: { type: 'string' },
+    overlay: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  run(args) {
+    return reportingLayoutErrors(async () => {
+      const file = requireString(args, 'layouts');
+      const out = requireString(args, 'out');
+      const { scenes } = readScenes(file);
+      fs.mkdirSync(out, { recursive: true });
+      const n = scenes.length;
+      const buf = new Uint8Array(64 * 64 * 3);
+      const bar = progress('render', n);
+      try {
+        scenes.forEach((s, i) => {
+          renderScene(s, buf);
+          writePng(path.join(out, `${imageStem(i, n)}.png`), buf, args.values.overlay ? { scale: 4, boxes: s.objects.map((o) => o.box) } : {});
+          bar.tick();
+        });
+      } finally {
+        bar.stop();
+      }
+      if (args.values.json) console.log(JSON.stringify({ n, out }));
+      else console.log(`rendered ${n} layouts to ${out}/${imageStem(0, n)}.png ...`);
+      return 0;
+    });
+  },
+};

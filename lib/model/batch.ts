@@ -1,0 +1,80 @@
+// Collation: token sequences -> padded i32 tensors, the attention mask, and the rows and classes
+// each head is trained on. All index work happens here, once per batch, so the forward pass only
+// gathers rows.
+import { Tensor, tensor } from '../tensor';
+import { LossHead, TokenSequence, segmentSees } from './sequences';
+
+export interface Batch {
+  batch: number;
+  length: number;
+  /** i32 [B, T] token ids and positions (padding: id 0 = <pad>, position 0). */
+  ids: Tensor;
+  pos: Tensor;
+  /**
+   * i32 [B, T, T] when some sequence has segments that must not see each other (PMTP), else null:
+   * with right padding, plain causal attention is then exact for the real tokens.
+   */
+  mask: Tensor | null;
+  /** Flat row indices b*T + t into [B*T, dim] hidden states, and the head's class there. */
+  imageRows: Tensor;
+  imageTargets: Tensor;
+  textRows: Tensor;
+  textTargets: Tensor;
+  /** Number of rows each head is trained on. */
+  imageCount: number;
+  textCount: number;
+}
+
+function needsMask(s: TokenSequence): boolean {
+  const segs = new Set(s.seg);
+  for (const q of segs) for (const k of segs) if (q !== k && !segmentSees(q, k) && !segmentSees(k, q)) return true;
+  return false;
+}
+
+/** Builds the [B, T, T] mask: causal, and segmentSees between the two tokens' segments. */
+export function buildMask(seqs: readonly TokenSequence[], T: number): Int32Array {
+  const m = new Int32Array(seqs.length * T * T);
+  seqs.forEach((s, b) => {
+    const base = b * T * T;
+    for (let i = 0; i < s.ids.length; i++) {
+      const row = base + i * T;
+      for (let j = 0; j <= i; j++) if (segmentSees(s.seg[i], s.seg[j])) m[row + j] = 1;
+    }
+  });
+  return m;
+}
+
+export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' | 'cuda' } = {}): Batch {
+  if (!Array.isArray(seqs) || seqs.length === 0) throw new RangeError('collate: seqs must be a non-empty array of token sequences');
+  const B = seqs.length;
+  const T = Math.max(...seqs.map((s) => s.ids.length));
+  const ids = new Int32Array(B * T), pos = new Int32Array(B * T);
+  const img: number[] = [], imgT: number[] = [], txt: number[] = [], txtT: number[] = [];
+  seqs.forEach((s, b) => {
+    ids.set(s.ids, b * T);
+    pos.set(s.pos, b * T);
+    for (let t = 0; t < s.ids.length; t++) {
+      if (s.head[t] === LossHead.Image) { img.push(b * T + t); imgT.push(s.target[t]); }
+      else if (s.head[t] === LossHead.Text) { txt.push(b * T + t); txtT.push(s.target[t]); }
+    }
+  });
+  const device = opts.device ?? 'cpu';
+  const i32 = (a: number[] | Int32Array, shape: number[]): Tensor => tensor(Int32Array.from(a), shape, { dtype: 'i32', device });
+  return {
+    batch: B,
+    length: T,
+    ids: i32(ids, [B, T]),
+    pos: i32(pos, [B, T]),
+    mask: seqs.some(needsMask) ? i32(buildMask(seqs, T), [B, T, T]) : null,
+    imageRows: i32(img, [img.length]),
+    imageTargets: i32(imgT, [imgT.length]),
+    textRows: i32(txt, [txt.length]),
+    textTargets: i32(txtT, [txtT.length]),
+    imageCount: img.length,
+    textCount: txt.length,
+  };
+}
+
+export function disposeBatch(b: Batch): void {
+  for (const t of [b.ids, b.pos, b.mask, b.imageRows, b.imageTargets, b.textRows, b.textTargets]) t?.dispose();
+}

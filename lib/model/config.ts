@@ -1,0 +1,44 @@
+// EchoGen configuration and the named presets.
+export interface EchoGenConfig {
+  dim: number;
+  layers: number;
+  heads: number;
+  mlpRatio: number;
+  /** Largest position id + 1 (PMTP sequences of 4 objects stay well under 256). */
+  maxPositions: number;
+  imageSize: number;
+  patchSize: number;
+  codebookSize: number;
+  /** The text vocabulary (the scene world's words), in id order. */
+  words: string[];
+  /** Seed of the parameter init. */
+  seed: number;
+}
+
+export type PresetName = 'tiny' | 'small';
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize'>;
+
+/** tiny: tests and quick demos. small: the CPU training target, under 20 MB of f32 weights. */
+export const presets: Record<PresetName, ModelShape> = {
+  tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256 },
+  small: { dim: 256, layers: 5, heads: 8, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 512 },
+};
+
+const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;
+
+/** Checks a config read from anywhere (a user, config.json); `where` (if not empty) prefixes errors. */
+export function checkConfig(c: unknown, where: string): EchoGenConfig {
+  const at = where ? `${where}: ` : '';
+  if (c === null || typeof c !== 'object') throw new TypeError(`${at}config must be an object`);
+  const o = c as Record<string, unknown>;
+  for (const k of INT_FIELDS) {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new RangeError(`${at}config.${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+  }
+  if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0)) throw new RangeError(`${at}config.mlpRatio must be a positive number, got ${JSON.stringify(o.mlpRatio)}`);
+  if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
+  const cfg = o as unknown as EchoGenConfig;
+  if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
+  if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed };
+}

@@ -1,0 +1,85 @@
+// Incremental decoding over a KV cache: prompts of different lengths are left-padded to one length
+// and the padding is masked out of every attention row; each step then feeds one token per sequence.
+// Must run under ops.noGrad().
+import { Tensor, tensor, tidy } from '../tensor';
+import * as ops from '../autograd';
+import { KvCache } from '../nn';
+import { TokenSequence } from './sequences';
+import type { EchoGen } from './echogen';
+
+export class IncrementalDecoder {
+  readonly batch: number;
+  private readonly model: EchoGen;
+  private readonly prompts: readonly TokenSequence[];
+  private readonly caches: KvCache[];
+  /** Left padding of each sequence; the key at cache index j is real iff j >= pad[b]. */
+  private readonly pad: number[];
+  private readonly nextPos: number[];
+  private length = 0;
+
+  constructor(model: EchoGen, prompts: readonly TokenSequence[]) {
+    if (prompts.length === 0) throw new RangeError('IncrementalDecoder: need at least one prompt');
+    this.model = model;
+    this.prompts = prompts;
+    this.batch = prompts.length;
+    this.caches = model.blocks.map(() => new KvCache());
+    const P = Math.max(...prompts.map((p) => p.ids.length));
+    this.pad = prompts.map((p) => P - p.ids.length);
+    this.nextPos = prompts.map((p) => p.pos[p.pos.length - 1] + 1);
+  }
+
+  get padded(): boolean { return this.pad.some((p) => p > 0); }
+
+  /** Runs the prompts; returns the final hidden state of the last prompt token, [B, dim]. */
+  prefill(): Tensor {
+    if (this.length) throw new Error('IncrementalDecoder.prefill: already prefilled');
+    const B = this.batch;
+    const P = this.pad[0] + this.prompts[0].ids.length;
+    const ids = new Int32Array(B * P), pos = new Int32Array(B * P);
+    this.prompts.forEach((p, b) => { ids.set(p.ids, b * P + this.pad[b]); pos.set(p.pos, b * P + this.pad[b]); });
+    this.model.checkPositions(pos);
+    const dev = this.model.device;
+    const x = this.model.embed(tensor(ids, [B, P], { dtype: 'i32', device: dev }), tensor(pos, [B, P], { dtype: 'i32', device: dev }));
+    const h = this.model.run(x, { causal: true, mask: this.keyMask(P, P), caches: this.caches });
+    this.length = P;
+    return ops.reshape(ops.slice(h, 1, P - 1, P), [B, this.model.config.dim]);
+  }
+
+  /** Feeds one token per sequence, given as its embedding [B, dim]; returns its hidden state [B, dim]. */
+  step(tokenEmbedding: Tensor): Tensor {
+    if (!this.length) throw new Error('IncrementalDecoder.step: call prefill() first');
+    const B = this.batch, D = this.model.config.dim;
+    const pos = Int32Array.from(this.nextPos);
+    this.model.checkPositions(pos);
+    const x = ops.add(ops.reshape(tokenEmbedding, [B, 1, D]), this.model.positions.forward(tensor(pos, [B, 1], { dtype: 'i32', device: this.model.device })));
+    const h = this.model.run(x, { causal: true, mask: this.keyMask(1, this.length + 1), caches: this.caches });
+    this.length++;
+    for (let b = 0; b < B; b++) this.nextPos[b]++;
+    return ops.reshape(h, [B, D]);
+  }
+
+  dispose(): void { for (const c of this.caches) c.dispose(); }
+
+  /** [B, Tq, Tk] mask hiding the left padding, or undefined when there is none (causal is enough). */
+  private keyMask(Tq: number, Tk: number): Tensor | undefined {
+    if (!this.padded) return undefined;
+    const m = new Int32Array(this.batch * Tq * Tk);
+    for (let b = 0; b < this.batch; b++) {
+      for (let i = 0; i < Tq; i++) m.fill(1, (b * Tq + i) * Tk + this.pad[b], (b * Tq + i + 1) * Tk);
+    }
+    return tensor(m, [this.batch, Tq, Tk], { dtype: 'i32', device: this.model.device });
+  }
+}
+
+/** Runs fn on a decoder under noGrad and frees the cache afterwards; fn's tensors follow tidy rules. */
+export function withDecoder<T>(model: EchoGen, prompts: readonly TokenSequence[], fn: (d: IncrementalDecoder) => T): T {
+  return ops.noGrad(() => {
+    const d = new IncrementalDecoder(model, prompts);
+    try {
+      return tidy(() => fn(d));
+    } finally {
+      d.dispose();
+    }
+  });
+}
+

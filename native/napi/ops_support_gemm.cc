@@ -1,0 +1,104 @@
+// matmul and the fused linear: shape checks, then one (batched) GEMM on either backend.
+#include "echogen/gemm.h"
+#include "napi/support_args.h"
+
+namespace echogen {
+
+namespace {
+
+void run_gemm(Napi::Env env, Device device, const GemmArgs& g) {
+  dispatch(env, device, [&](ThreadPool& pool) { cpu::gemm(pool, g); },
+           [&](void* stream) { EG_CUDA_ONLY(cuda::gemm(stream, g);) (void)stream; });
+}
+
+// matmul(a, b, { transA?, transB? }): a [...,M,K] (or [...,K,M] with transA), b [...,K,N] (or
+// [...,N,K] with transB); equal batch dims, or either operand 2-D (shared across the other's batch).
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "matmul";
+  NativeTensor* a = f32_arg(info, 0, fn, "a");
+  NativeTensor* b = f32_arg(info, 1, fn, "b", a, "a");
+  Napi::Object opts = options_arg(info, 2, fn);
+  const bool ta = bool_option(opts, "transA", false, fn), tb = bool_option(opts, "transB", false, fn);
+  require_min_rank(env, a, 2, fn, "a");
+  require_min_rank(env, b, 2, fn, "b");
+  const auto& as = a->shape();
+  const auto& bs = b->shape();
+  const int ra = a->rank(), rb = b->rank();
+  const int64_t m = ta ? as[ra - 1] : as[ra - 2], ka = ta ? as[ra - 2] : as[ra - 1];
+  const int64_t kb = tb ? bs[rb - 1] : bs[rb - 2], n = tb ? bs[rb - 2] : bs[rb - 1];
+  if (ka != kb)
+    throw_range(env, std::string(fn) + ": the inner dimensions differ: op(a) is [" + std::to_string(m) + "," +
+                         std::to_string(ka) + "] (a " + shape_string(as) + (ta ? ", transA" : "") + ") but op(b) is [" +
+                         std::to_string(kb) + "," + std::to_string(n) + "] (b " + shape_string(bs) +
+                         (tb ? ", transB" : "") + ")");
+  std::vector<int64_t> batch_a(as.begin(), as.end() - 2), batch_b(bs.begin(), bs.end() - 2);
+  if (ra > 2 && rb > 2 && batch_a != batch_b)
+    throw_range(env, std::string(fn) + ": the batch dimensions of a " + shape_string(as) + " and b " + shape_string(bs) +
+                         " differ (they must be equal, or one operand 2-D)");
+  std::vector<int64_t> out_shape = ra > 2 ? batch_a : batch_b;
+  const int64_t batch = count_of(out_shape);
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  NativeTensor* out;
+  Napi::Object obj = NativeTensor::Empty(env, out_shape, DType::F32, a->device(), &out);
+  GemmArgs g;
+  g.trans_a = ta;
+  g.trans_b = tb;
+  g.batch = batch;
+  g.m = m;
+  g.n = n;
+  g.k = ka;
+  g.a = a->f32();
+  g.stride_a = ra > 2 ? m * ka : 0;
+  g.b = b->f32();
+  g.stride_b = rb > 2 ? ka * n : 0;
+  g.c = out->f32();
+  g.stride_c = m * n;
+  run_gemm(env, a->device(), g);
+  return obj;
+}
+
+// linear(x [..., in], w [out, in], b? [out]) -> [..., out]: x W^T + b in one GEMM with a bias epilogue.
+Napi::Value Linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* fn = "linear";
+  NativeTensor* x = f32_arg(info, 0, fn, "x");
+  NativeTensor* w = f32_arg(info, 1, fn, "w", x, "x");
+  NativeTensor* bias = optional_tensor_arg(info, 2, fn, "b");
+  require_min_rank(env, x, 1, fn, "x");
+  require_rank(env, w, 2, fn, "w");
+  const int64_t in = x->shape().back(), out_f = w->dim(0);
+  if (w->dim(1) != in)
+    throw_range(env, std::string(fn) + ": w must have shape [out, " + std::to_string(in) + "] (in = the last dim of x " +
+                         shape_string(x->shape()) + "), got " + shape_string(w->shape()));
+  if (bias) {
+    require_dtype(env, bias, DType::F32, fn, "b");
+    require_same_device(env, x, bias, fn, "x", "b");
+    require_shape(env, bias, {out_f}, fn, "b", "the output features of w");
+  }
+  std::vector<int64_t> out_shape(x->shape().begin(), x->shape().end() - 1);
+  out_shape.push_back(out_f);
+  NativeTensor* out;
+  Napi::Object obj = NativeTensor::Empty(env, out_shape, DType::F32, x->device(), &out);
+  GemmArgs g;
+  g.trans_b = true;
+  g.m = count_of(x->shape(), 0, x->shape().size() - 1);
+  g.n = out_f;
+  g.k = in;
+  g.a = x->f32();
+  g.b = w->f32();
+  g.c = out->f32();
+  g.bias = bias ? bias->f32() : nullptr;
+  run_gemm(env, x->device(), g);
+  return obj;
+}
+
+}  // namespace
+
+void register_support_gemm_ops(Napi::Env env, Napi::Object exports) {
+  exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
+}
+
+}  // namespace echogen

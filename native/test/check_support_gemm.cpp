@@ -1,0 +1,123 @@
+// GEMM: the CPU kernel against a float64 reference at odd sizes, every transpose, broadcast
+// batches, bias, alpha/beta; then the CUDA kernel against the CPU one.
+#include <string>
+
+#include "echogen/gemm.h"
+#include "test/check.h"
+#include "test/support_util.h"
+
+using namespace echogen;
+using echogen::test::uniform;
+
+namespace {
+
+struct Case {
+  bool ta, tb;
+  int64_t batch, m, n, k;
+  bool broadcast_b, bias;
+  float alpha, beta;
+};
+
+std::string describe(const Case& c) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "gemm %s%s batch=%lld m=%lld n=%lld k=%lld%s%s alpha=%g beta=%g", c.ta ? "T" : "N",
+                c.tb ? "T" : "N", (long long)c.batch, (long long)c.m, (long long)c.n, (long long)c.k,
+                c.broadcast_b ? " b-broadcast" : "", c.bias ? " bias" : "", c.alpha, c.beta);
+  return buf;
+}
+
+std::vector<double> reference(const Case& c, const std::vector<float>& a, const std::vector<float>& b,
+                              const std::vector<float>& c0, const std::vector<float>& bias) {
+  std::vector<double> out(static_cast<size_t>(c.batch * c.m * c.n));
+  for (int64_t bi = 0; bi < c.batch; ++bi) {
+    const float* A = a.data() + bi * c.m * c.k;
+    const float* B = b.data() + (c.broadcast_b ? 0 : bi * c.k * c.n);
+    for (int64_t i = 0; i < c.m; ++i)
+      for (int64_t j = 0; j < c.n; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < c.k; ++p) {
+          double av = c.ta ? A[p * c.m + i] : A[i * c.k + p];
+          double bv = c.tb ? B[j * c.k + p] : B[p * c.n + j];
+          s += av * bv;
+        }
+        size_t o = static_cast<size_t>((bi * c.m + i) * c.n + j);
+        double v = c.alpha * s + (c.beta != 0.f ? c.beta * double(c0[o]) : 0.0) + (c.bias ? bias[j] : 0.0);
+        out[o] = v;
+      }
+  }
+  return out;
+}
+
+GemmArgs args_for(const Case& c, const float* a, const float* b, float* out, const float* bias) {
+  GemmArgs g;
+  g.trans_a = c.ta;
+  g.trans_b = c.tb;
+  g.batch = c.batch;
+  g.m = c.m;
+  g.n = c.n;
+  g.k = c.k;
+  g.alpha = c.alpha;
+  g.beta = c.beta;
+  g.a = a;
+  g.stride_a = c.m * c.k;
+  g.b = b;
+  g.stride_b = c.broadcast_b ? 0 : c.k * c.n;
+  g.c = out;
+  g.stride_c = c.m * c.n;
+  g.bias = c.bias ? bias : nullptr;
+  return g;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> cs;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      cs.push_back({ta, tb, 1, 37, 53, 29, false, false, 1.f, 0.f});
+      cs.push_back({ta, tb, 3, 131, 77, 301, false, true, 1.f, 0.f});
+      cs.push_back({ta, tb, 2, 5, 19, 3, true, true, 0.5f, 0.f});
+      cs.push_back({ta, tb, 2, 150, 530, 263, true, false, -1.5f, 0.75f});
+    }
+  cs.push_back({false, false, 1, 1, 1, 1, false, false, 1.f, 0.f});
+  cs.push_back({false, true, 1, 1, 300, 257, false, true, 1.f, 0.f});     // a GEMV (decoding)
+  cs.push_back({false, false, 1, 300, 1, 64, false, false, 1.f, 1.f});
+  cs.push_back({true, false, 4, 7, 9, 0, false, true, 1.f, 2.f});         // empty product
+  return cs;
+}
+
+}  // namespace
+
+EG_CHECK(support_gemm_cpu) {
+  for (const Case& c : cases()) {
+    auto a = uniform(static_cast<size_t>(c.batch * c.m * c.k));
+    auto b = uniform(static_cast<size_t>((c.broadcast_b ? 1 : c.batch) * c.k * c.n));
+    auto bias = uniform(static_cast<size_t>(c.n));
+    auto out = c.beta != 0.f ? uniform(static_cast<size_t>(c.batch * c.m * c.n))
+                             : echogen::test::poison(static_cast<size_t>(c.batch * c.m * c.n));
+    auto ref = reference(c, a, b, out, bias);
+    cpu::gemm(echogen::test::support_pool(), args_for(c, a.data(), b.data(), out.data(), bias.data()));
+    report.close(describe(c) + " cpu vs f64", out.data(), ref.data(), out.size(), 1e-5);
+  }
+}
+
+#ifdef ECHOGEN_WITH_CUDA
+EG_CHECK(support_gemm_cuda) {
+  if (!echogen::test::cuda_device_present(nullptr)) return;
+  using echogen::test::DeviceBuf;
+  std::vector<Case> cs = cases();
+  cs.push_back({false, false, 2, 1000, 1030, 517, false, true, 1.f, 0.f});  // several 128x128 tiles
+  cs.push_back({true, true, 1, 513, 257, 1025, false, false, 1.f, 0.5f});
+  for (const Case& c : cs) {
+    auto a = uniform(static_cast<size_t>(c.batch * c.m * c.k));
+    auto b = uniform(static_cast<size_t>((c.broadcast_b ? 1 : c.batch) * c.k * c.n));
+    auto bias = uniform(static_cast<size_t>(c.n));
+    auto c0 = uniform(static_cast<size_t>(c.batch * c.m * c.n));
+    std::vector<float> want = c0;
+    cpu::gemm(echogen::test::support_pool(), args_for(c, a.data(), b.data(), want.data(), bias.data()));
+    DeviceBuf<float> da(a), db(b), dbias(bias), dc(c0);
+    if (c.beta == 0.f) dc.poison();
+    cuda::gemm(nullptr, args_for(c, da.p, db.p, dc.p, dbias.p));
+    auto got = dc.host();
+    report.close(describe(c) + " cuda vs cpu", got.data(), want.data(), got.size(), 1e-5);
+  }
+}
+#endif

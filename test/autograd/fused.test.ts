@@ -1,0 +1,66 @@
+// ops.attention and ops.gumbelSoftmax over the fused kernel families: gradients against central
+// differences of float64 references (the Gumbel noise recovered from the forward itself).
+import * as eg from '../../lib';
+import * as R from '../reference/support';
+import { devices, expectClose, f32, gradCheck } from './gradcheck';
+
+const { ops } = eg;
+
+describe.each(devices())('ops.attention on %s', (device) => {
+  const dims = { b: 1, h: 2, tq: 5, tk: 7, d: 8 };
+  const qs = [dims.b, dims.h, dims.tq, dims.d], ks = [dims.b, dims.h, dims.tk, dims.d];
+
+  test('gradients of q, k and v, plain and causal with a custom scale', () => {
+    for (const opts of [{}, { causal: true, scale: 0.3 }]) {
+      const r = gradCheck(device, [{ shape: qs }, { shape: ks }, { shape: ks }],
+        ([q, k, v]) => ops.attention(q, k, v, opts), ([q, k, v]) => R.attention(q, k, v, dims, opts));
+      expectClose(r, 1e-5, 2e-4);
+    }
+  });
+
+  test('with a [Tq, Tk] mask (no gradient for the mask)', () => {
+    const mask = Int32Array.from({ length: dims.tq * dims.tk }, (_, i) => (i % 3 === 1 ? 0 : 1));
+    const r = gradCheck(device, [{ shape: qs }, { shape: ks }, { shape: ks }],
+      ([q, k, v]) => ops.attention(q, k, v, { mask: eg.tensor(mask, [dims.tq, dims.tk], { device }) }),
+      ([q, k, v]) => R.attention(q, k, v, dims, { mask }));
+    expectClose(r, 1e-5, 2e-4);
+  });
+});
+
+describe.each(devices())('ops.gumbelSoftmax on %s', (device) => {
+  const [n, v, tau] = [6, 11, 0.7];
+  const opts = { tau, seed: 1234, offset: 5 };
+
+  // The noise g is fixed by (seed, offset); tau * log(soft) - logits recovers it up to a per-row
+  // constant, which softmax ignores. The reference is then softmax((logits + g) / tau).
+  function noiseOf(logits: Float32Array): R.F64 {
+    return eg.tidy(() => {
+      const soft = ops.gumbelSoftmax(eg.tensor(logits, [n, v], { device }), opts).soft.toArray();
+      return Float64Array.from(soft, (s, i) => tau * Math.log(s) - logits[i]);
+    });
+  }
+
+  test('soft: the gradient against central differences with the same noise', () => {
+    const l0 = f32(R.uniform(n * v, -2, 2));
+    const g = noiseOf(Float32Array.from(l0));
+    const r = gradCheck(device, [{ shape: [n, v], data: l0 }],
+      ([l]) => ops.gumbelSoftmax(l, opts).soft,
+      ([l]) => R.softmax(Float64Array.from(l, (x, i) => (x + g[i]) / tau), v));
+    expectClose(r, 1e-4, 1e-3);
+  });
+
+  test('hard: one-hot of indices, gradient straight through to soft', () => {
+    const l0 = Float32Array.from(R.uniform(n * v, -2, 2));
+    const w = Float32Array.from(R.uniform(n * v));
+    const grad = (which: 'soft' | 'hard'): Float32Array => eg.tidy(() => {
+      const l = ops.param(eg.tensor(l0, [n, v], { device }));
+      const r = ops.gumbelSoftmax(l, { ...opts, hard: true });
+      const idx = r.indices.toArray();
+      const hard = r.hard!.toArray();
+      for (let i = 0; i < n; i++) for (let j = 0; j < v; j++) expect(hard[i * v + j]).toBe(j === idx[i] ? 1 : 0);
+      ops.backward(r[which]!, eg.tensor(w, [n, v], { device }));
+      return l.grad!.toArray() as Float32Array;
+    });
+    expect(R.relErr(grad('hard'), Float64Array.from(grad('soft')))).toBeLessThan(1e-6);
+  });
+});

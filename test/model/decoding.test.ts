@@ -1,0 +1,115 @@
+// KV-cache decoding against the full forward pass, generate() and ground() against full-forward
+// argmax decoding, and the sampler's distribution.
+import * as eg from '../../lib';
+import { LAYOUT } from './fixtures';
+import { argmax, randomCodes, tinyModel } from './helpers';
+
+const { ops } = eg;
+const M = eg.model;
+const K = 32;
+
+const layouts: eg.model.Layout[] = [
+  LAYOUT,
+  { caption: 'a small green triangle', objects: [{ expr: 'small green triangle', box: [0.1, 0.2, 0.3, 0.4] }] },
+  { caption: 'a yellow square above a red circle and a blue triangle', objects: [
+    { expr: 'yellow square', box: [0.3, 0.05, 0.6, 0.3] }, { expr: 'red circle', box: [0.3, 0.5, 0.6, 0.8] }, { expr: 'blue triangle', box: [0.7, 0.6, 0.95, 0.9] }] },
+];
+
+/** Full-forward logits [n, classes] at the loss rows of one sequence, for the head named. */
+function fullLogits(model: eg.model.EchoGen, seq: eg.model.TokenSequence, head: 'image' | 'text'): { data: Float32Array; rows: number } {
+  return eg.tidy(() => ops.noGrad(() => {
+    const batch = M.collate([seq]);
+    const h = ops.reshape(model.forward(batch), [batch.length, model.config.dim]);
+    const rows = head === 'image' ? batch.imageRows : batch.textRows;
+    const l = (head === 'image' ? model.imageLogits : model.textLogits).call(model, ops.gatherRows(h, rows));
+    return { data: l.toArray() as Float32Array, rows: rows.size };
+  }));
+}
+
+describe('EchoGen decoding', () => {
+  const model = tinyModel(K);
+  afterAll(() => model.dispose());
+  const codes = layouts.map((_, b) => randomCodes(64, K, 100 + b));
+
+  test('KV-cache logits equal the full forward at every step (left-padded batch of 3 prompts)', () => {
+    const full = layouts.map((l, b) => fullLogits(model, M.l2iSequence(model.vocab, l, codes[b]), 'image'));
+    const prompts = layouts.map((l) => M.l2iPrompt(model.vocab, l));
+    expect(new Set(prompts.map((p) => p.ids.length)).size).toBe(3);
+    const worst = M.withDecoder(model, prompts, (dec) => {
+      const table = model.imageTokenTable();
+      let h = dec.prefill();
+      const errs: number[] = [];
+      for (let s = 0; s < 64; s++) {
+        const got = model.imageLogits(h).toArray();
+        let err = 0;
+        for (let b = 0; b < 3; b++) for (let k = 0; k < K; k++) err = Math.max(err, Math.abs(got[b * K + k] - full[b].data[s * K + k]));
+        errs.push(err);
+        h = dec.step(ops.embedding(table, eg.tensor(Int32Array.from(codes.map((c) => c[s])), [3], { dtype: 'i32' })));
+      }
+      return errs;
+    });
+    expect(worst.length).toBe(64);
+    expect(Math.max(...worst)).toBeLessThanOrEqual(1e-4);
+  });
+
+  test('greedy generate() picks the full-forward argmax at every step, and decodes the codes to images', () => {
+    const { codes: got, images } = model.generate(layouts, { temperature: 0 });
+    expect(got.shape).toEqual([3, 64]);
+    expect(images.shape).toEqual([3, 64, 64, 3]);
+    const c = got.toArray();
+    layouts.forEach((l, b) => {
+      const mine = Array.from(c.subarray(b * 64, (b + 1) * 64));
+      const full = fullLogits(model, M.l2iSequence(model.vocab, l, mine), 'image');
+      expect(mine.map((_, s) => argmax(full.data, s * K, (s + 1) * K))).toEqual(mine);
+    });
+    const ref = model.vq.decode(got);
+    expect(Array.from(images.toArray())).toEqual(Array.from(ref.toArray()));
+  });
+
+  test('sampling: the same seed repeats, another seed differs, and codes follow softmax(logits / T)', () => {
+    const a = model.generate(LAYOUT, { seed: 3, temperature: 1.5 }).codes.toArray();
+    const b = model.generate(LAYOUT, { seed: 3, temperature: 1.5 }).codes.toArray();
+    const c = model.generate(LAYOUT, { seed: 4, temperature: 1.5 }).codes.toArray();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+    // First code of 600 independent rows vs the model's distribution: chi-square over K bins.
+    const n = 600, T = 1.5;
+    const first = model.generate(Array.from({ length: n }, () => LAYOUT), { seed: 9, temperature: T }).codes.toArray();
+    const logits = fullLogits(model, M.l2iSequence(model.vocab, LAYOUT, Array.from(a)), 'image').data.subarray(0, K);
+    const mx = Math.max(...logits);
+    const e = Array.from(logits, (v) => Math.exp((v - mx) / T));
+    const z = e.reduce((s, v) => s + v, 0);
+    const counts = new Array(K).fill(0);
+    for (let r = 0; r < n; r++) counts[first[r * 64]]++;
+    const chi2 = counts.reduce((s, o, k) => s + (o - (n * e[k]) / z) ** 2 / ((n * e[k]) / z), 0);
+    // 31 degrees of freedom: P(chi2 > 61) < 0.001.
+    expect(chi2).toBeLessThan(61);
+  });
+
+  test('ground() returns the constrained full-forward argmax box for each expression', () => {
+    const imgs = model.vq.decode(eg.tensor(Int32Array.from(codes.flat()), [3, 64], { dtype: 'i32' }));
+    const exprs = ['red circle', 'small green triangle', 'blue triangle'];
+    const boxes = model.ground(imgs, exprs);
+    const enc = model.vq.encode(imgs).toArray();
+    boxes.forEach((box, b) => {
+      expect(box[2]).toBeGreaterThan(box[0]);
+      expect(box[3]).toBeGreaterThan(box[1]);
+      const bins = M.quantizeBox(box);
+      const seq = M.i2lSequence(model.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
+      const full = fullLogits(model, seq, 'text');
+      const V = model.vocab.textSize, c0 = model.vocab.coordStart;
+      const pick = (s: number, from: number): number => from + argmax(full.data, s * V + c0 + from, s * V + c0 + 64);
+      expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
+    });
+    // One image [S, S, 3] with one expression gives the same box as inside the (left-padded) batch.
+    expect(model.ground(ops.slice(imgs, 0, 1, 2).reshape([64, 64, 3]), 'small green triangle')).toEqual(boxes[1]);
+    expect(() => model.ground(imgs, ['red circle'])).toThrow(/expected images \[1, S, S, 3\]/);
+    expect(() => model.ground(imgs, ['red cirle', 'a', 'a'])).toThrow(/unknown word "cirle"/);
+  });
+
+  test('bad generate options are RangeErrors', () => {
+    expect(() => model.generate(LAYOUT, { temperature: -1 })).toThrow(/temperature/);
+    expect(() => model.generate(LAYOUT, { seed: 1.5 })).toThrow(/seed/);
+    expect(() => model.generate([], {})).toThrow(/at least one layout/);
+  });
+});

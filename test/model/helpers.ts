@@ -1,0 +1,25 @@
+// Model-test helpers: a random-codebook VQ tokenizer and a tiny model (no world data needed).
+import * as eg from '../../lib';
+import { WORDS } from './fixtures';
+
+export function randomVq(K: number, seed = 1): eg.model.PatchVq {
+  const r = new eg.nn.InitRng(seed);
+  const D = 8 * 8 * 3;
+  return new eg.model.PatchVq({ imageSize: 64, patchSize: 8, codebookSize: K }, eg.tensor(Float32Array.from({ length: K * D }, () => r.uniform()), [K, D]));
+}
+
+export function tinyModel(K = 32, seed = 0, dim = 32): eg.model.EchoGen {
+  return eg.model.EchoGen.create({ dim, layers: 2, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K }, { words: WORDS, vq: randomVq(K), seed });
+}
+
+export function randomCodes(n: number, K: number, seed: number): number[] {
+  const r = new eg.nn.InitRng(seed);
+  return Array.from({ length: n }, () => Math.floor(r.uniform() * K));
+}
+
+/** Index of the maximum of a[from, to) minus from. */
+export function argmax(a: ArrayLike<number>, from: number, to: number): number {
+  let best = from;
+  for (let i = from + 1; i < to; i++) if (a[i] > a[best]) best = i;
+  return best - from;
+}
