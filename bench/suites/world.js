@@ -59,7 +59,8 @@ module.exports = {
     ];
     for (const [name, impl, fn] of ctx.quick ? rows.slice(0, 3) : rows) {
       const t = await ctx.time(`${name} (${impl})`, fn);
-      ctx.record({ case: name, impl, ms: t.ms, rme: t.rme, note: `${Math.round(perScene(t.ms))} scenes/s` });
+      ctx.record({ case: name, impl, ms: t.ms, rme: t.rme, samples: t.samples });
+      ctx.note(`${name} (${impl}): ${Math.round(perScene(t.ms))} scenes/s`);
     }
   },
 };
@@ -108,9 +109,10 @@ if (require.main === module && process.argv.includes('--accuracy')) {
       return { ms: b.stats.mean * 1000, rme: b.stats.rme, samples: b.stats.sample.length };
     },
     record(row) { rows.push(row); },
+    note(text) { console.log(text); },
   };
   module.exports.run(ctx).then(() => {
     console.log(`${os.cpus()[0].model}, ${os.cpus().length} cores, node ${process.version}`);
-    for (const r of rows) console.log(`${r.case.padEnd(48)} ${r.impl.padEnd(10)} ${r.ms.toFixed(2).padStart(9)} ms ±${r.rme.toFixed(1)}%  ${r.note}`);
+    for (const r of rows) console.log(`${r.case.padEnd(48)} ${r.impl.padEnd(10)} ${r.ms.toFixed(2).padStart(9)} ms ±${r.rme.toFixed(1)}%  ${Math.round(1e6 / r.ms)} scenes/s`);
   });
 }

@@ -3,7 +3,7 @@
 // in exactly one relation of the caption, so that the caption is false of it. Three curriculum
 // stages: 1 single object; 2 two objects with a relation; 3 three or four objects, with more
 // attributes (textures) per object.
-import { describeScene, drawObjects, worldOptions } from './generator';
+import { describeScene, drawObjects, drawSides, worldOptions } from './generator';
 import type { WorldOptions, WorldScene } from './generator';
 import { CANVAS, fromPixelBox, sizeOf, toPixelBox } from './geometry';
 import { drawnView, relationHolds } from './relations';
@@ -11,7 +11,6 @@ import { Rng } from './rng';
 import type { Layout, SceneObject } from './scene';
 import { captionHolds } from './semantics';
 import { isReadable } from './visibility';
-import { drawSides } from './generator';
 import { COLORS, SHAPES } from './vocab';
 import type { Relation, Texture } from './vocab';
 

@@ -3,10 +3,9 @@
 //   random   random boxes and attributes, nothing checked but that expressions are unique;
 //   template a caption written first from a phrase template, then boxes placed to make it true,
 //            as an LLM would write a layout (coordinates at two decimals).
-import { buildCaption, buildExpressions, expressionStrings, fullDescription } from './describe';
-import { generateScene, worldOptions } from './generator';
+import { buildExpressions, expressionStrings, fullDescription } from './describe';
+import { describeScene, generateScene, worldOptions, worldScenes } from './generator';
 import type { Split, WorldOptions, WorldScene } from './generator';
-import { worldScenes } from './generator';
 import { formatDescription } from './grammar';
 import type { ParsedCaption } from './grammar';
 import type { Box } from './geometry';
@@ -32,16 +31,6 @@ function randomAttrs(rng: Rng, textureProb: number): Omit<SceneObject, 'box'> {
 const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
-/** Objects with attributes and boxes, described; null when an object cannot be singled out. */
-function describe(objects: SceneObject[], rng: Rng): WorldScene | null {
-  const view = drawnView(objects);
-  const exprs = buildExpressions(objects, view, rng);
-  if (exprs === null) return null;
-  const strings = expressionStrings(exprs);
-  const { caption, parsed, mentionOf } = buildCaption(objects, view, rng);
-  return { scene: { objects }, layout: { caption, objects: objects.map((o, i) => ({ expr: strings[i], box: o.box })) }, caption: parsed, mentionOf };
-}
-
 function randomScene(rng: Rng, opts: Required<WorldOptions>): WorldScene {
   for (;;) {
     const n = rng.int(opts.minObjects, opts.maxObjects);
@@ -51,7 +40,7 @@ function randomScene(rng: Rng, opts: Required<WorldOptions>): WorldScene {
       const x = rng.uniform(0, 1 - w), y = rng.uniform(0, 1 - h);
       objects.push({ ...randomAttrs(rng, opts.textureProb), box: [round4(x), round4(y), round4(x + w), round4(y + h)] });
     }
-    const s = describe(objects, rng);
+    const s = describeScene(objects, rng);
     if (s !== null) return s;
   }
 }
