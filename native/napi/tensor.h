@@ -3,6 +3,8 @@
 #pragma once
 #include <napi.h>
 
+#include <exception>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +50,7 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   int32_t* i32() const { return static_cast<int32_t*>(storage_->data); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   std::string describe() const;  // e.g. "f32[2,3] on cpu"
+  void Discard() { Release(); }  // frees the storage now, as dispose() does
 
  private:
   std::shared_ptr<Storage> storage_;
@@ -71,5 +74,20 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
 };
 
 std::string shape_string(const std::vector<int64_t>& shape);
+
+// Outputs of an op that fails after allocating them (an index or a box found bad while the kernel
+// ran) are freed at once, so a failed call leaves eg.memory() as it was instead of waiting for GC.
+class DiscardOutputsOnThrow {
+ public:
+  explicit DiscardOutputsOnThrow(std::initializer_list<NativeTensor*> outs) : outs_(outs), pending_(std::uncaught_exceptions()) {}
+  ~DiscardOutputsOnThrow() {
+    if (std::uncaught_exceptions() > pending_)
+      for (NativeTensor* t : outs_) if (t) t->Discard();
+  }
+
+ private:
+  std::vector<NativeTensor*> outs_;
+  int pending_;
+};
 
 }  // namespace echogen
