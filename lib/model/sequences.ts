@@ -74,8 +74,19 @@ function layoutIds(v: Vocabulary, layout: Layout): number[] {
   checkLayout(layout);
   const ids = [v.special('<l2i>'), ...v.words(layout.caption), v.special('<grounding>')];
   for (const o of layout.objects) ids.push(...refIds(v, o.expr), ...boxIds(v, o.box));
-  ids.push(v.special('</grounding>'), v.special('<img>'));
+  ids.push(v.special('</grounding>'));
   return ids;
+}
+
+/**
+ * The layout, then <img> at position 1 so that the codes take positions 2.. exactly as in the I2L
+ * image prefix: a patch has one position id in both tasks whatever the layout's length, which is
+ * what lets generation know where in the grid it is (a learned absolute position cannot encode
+ * "position minus the prompt's length").
+ */
+function pushLayout(b: Builder, v: Vocabulary, layout: Layout): number {
+  b.push(layoutIds(v, layout), SEG_L2I, 0);
+  return b.push([v.special('<img>')], SEG_L2I, 1);
 }
 
 function refIds(v: Vocabulary, expr: string): number[] {
@@ -93,13 +104,13 @@ function codeIds(v: Vocabulary, codes: ArrayLike<number>): number[] {
 /** The L2I prompt, up to and including <img> (what generation starts from). */
 export function l2iPrompt(v: Vocabulary, layout: Layout): TokenSequence {
   const b = new Builder(v);
-  b.push(layoutIds(v, layout), SEG_L2I, 0);
+  pushLayout(b, v, layout);
   return b.s;
 }
 
 export function l2iSequence(v: Vocabulary, layout: Layout, codes: ArrayLike<number>): TokenSequence {
   const b = new Builder(v);
-  let pos = b.push(layoutIds(v, layout), SEG_L2I, 0);
+  let pos = pushLayout(b, v, layout);
   pos = b.push(codeIds(v, codes), SEG_L2I, pos, LossHead.Image);
   b.push([v.special('</img>')], SEG_L2I, pos);
   return b.s;
@@ -131,7 +142,7 @@ export function i2lSequence(v: Vocabulary, codes: ArrayLike<number>, obj: Layout
 /** The PMTP joint sequence: L2I, the shared I2L image prefix, then one query per object. */
 export function pmtpSequence(v: Vocabulary, layout: Layout, codes: ArrayLike<number>): TokenSequence {
   const b = new Builder(v);
-  let pos = b.push(layoutIds(v, layout), SEG_L2I, 0);
+  let pos = pushLayout(b, v, layout);
   pos = b.push(codeIds(v, codes), SEG_L2I, pos, LossHead.Image);
   b.push([v.special('</img>')], SEG_L2I, pos);
   const prefixEnd = pushImagePrefix(b, v, codes);

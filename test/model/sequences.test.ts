@@ -16,8 +16,9 @@ describe('sequence formats (DESIGN.md section 5)', () => {
     expect(names(s)).toBe('<l2i> a red circle left of a blue square <grounding> ' +
       '<ref> red circle </ref> <box> <bin_8> <bin_16> <bin_23> <bin_31> </box> ' +
       '<ref> blue square </ref> <box> <bin_32> <bin_32> <bin_55> <bin_51> </box> </grounding> <img> ' + codeNames + ' </img>');
-    expect(s.pos).toEqual(s.ids.map((_, i) => i));
     const start = s.ids.indexOf(v.special('<img>'));
+    // The layout counts from 0; <img> restarts at 1 so the codes sit at 2.. as in the I2L prefix.
+    expect(s.pos).toEqual(s.ids.map((_, i) => (i < start ? i : i - start + 1)));
     const lossAt = s.head.flatMap((h, t) => (h === LossHead.Image ? [t] : []));
     expect(lossAt).toEqual(codes.map((_, i) => start + i));
     expect(lossAt.map((t) => s.target[t])).toEqual(codes);

@@ -1,0 +1,58 @@
+// Training examples from the scene world: a layout line and the VQ codes of the world's render of
+// it. The scenes of step s come from a generator seeded by (seed, s), so a resumed run sees exactly
+// the batches an uninterrupted one would, without replaying the stream.
+import { Tensor, tensor, tidy } from '../tensor';
+import { generateScenes, renderLayout } from '../data';
+import type { Layout } from '../model';
+import { PatchVq } from '../model';
+
+export interface Example {
+  layout: Layout;
+  /** The VQ codes of the render, one per patch. */
+  codes: Int32Array;
+}
+
+const IMAGE = 64;
+
+/** Renders layouts to f32 [N, 64, 64, 3] in [0, 1] (the VQ tokenizer's input). */
+export function renderBatch(layouts: readonly Layout[]): Tensor {
+  const n = IMAGE * IMAGE * 3;
+  const data = new Float32Array(layouts.length * n);
+  layouts.forEach((l, i) => {
+    const px = renderLayout(l as Parameters<typeof renderLayout>[0]);
+    for (let j = 0; j < n; j++) data[i * n + j] = px[j] / 255;
+  });
+  return tensor(data, [layouts.length, IMAGE, IMAGE, 3]);
+}
+
+/** f32 images [N, 64, 64, 3] in [0, 1] back to bytes, for PNG writing. */
+export function toBytes(images: Tensor): Uint8Array {
+  const a = images.toArray();
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(a[i] * 255)));
+  return out;
+}
+
+export function encodeLayouts(vq: PatchVq, layouts: readonly Layout[]): Int32Array[] {
+  const all = tidy(() => vq.encode(renderBatch(layouts)).toArray()) as Int32Array;
+  const n = vq.tokensPerImage;
+  return layouts.map((_, i) => all.slice(i * n, (i + 1) * n));
+}
+
+/** Seed of the scene generator for one step: distinct per (seed, step), never the eval seeds. */
+export function stepSeed(seed: number, step: number): number {
+  return ((seed * 1000003) ^ Math.imul(step + 1, 0x9e3779b1)) >>> 1;
+}
+
+/** `count` training examples for one step. */
+export function trainExamples(vq: PatchVq, count: number, seed: number, step: number): Example[] {
+  const layouts = generateScenes(count, 'train', stepSeed(seed, step)).map((s) => s.layout as Layout);
+  const codes = encodeLayouts(vq, layouts);
+  return layouts.map((layout, i) => ({ layout, codes: codes[i] }));
+}
+
+/** Fits the VQ codebook on renders of `count` training scenes. */
+export function fitTokenizer(config: { imageSize: number; patchSize: number; codebookSize: number }, count: number, seed: number, iterations = 12): PatchVq {
+  const layouts = generateScenes(count, 'train', stepSeed(seed, -7)).map((s) => s.layout as Layout);
+  return tidy(() => PatchVq.fit(renderBatch(layouts), config, { iterations, seed }));
+}

@@ -1,0 +1,60 @@
+// Dual Joint Optimization: the L2I pass (teacher-forced on the real codes) yields logits over the
+// image codes; Gumbel-Softmax turns them into soft tokens (probabilities x the image rows of the
+// token table), and the I2L pass grounds every expression in those soft tokens. The grounding loss
+// thus flows back through the soft tokens into the generator; the generation loss stays on.
+import { tensor } from '../tensor';
+import * as ops from '../autograd';
+import { EchoGen, collate, l2iSequence, pmtpSequence } from '../model';
+import { Example } from './data';
+import { StepResult, i2lPart } from './pmtp';
+import { TrainRng } from './rng';
+
+export interface DjoOptions {
+  /** Gumbel-Softmax temperature at this step (the trainer anneals it). */
+  tau: number;
+  /** Straight-through: one-hot tokens forward, the soft gradient backward (default false). */
+  hard?: boolean;
+  /** Weight of the grounding loss on soft tokens (default 1). */
+  groundWeight?: number;
+  /** Weight of the L2I cross-entropy (default 1; the paper keeps it on). */
+  genWeight?: number;
+}
+
+/** `<i2l> <img>` come before the codes of the I2L image prefix (lib/model/sequences.ts). */
+const PREFIX_BEFORE_CODES = 2;
+
+export function djoStep(model: EchoGen, examples: readonly Example[], rng: TrainRng, opts: DjoOptions): StepResult {
+  if (!(opts.tau > 0)) throw new RangeError(`djoStep: opts.tau must be > 0, got ${opts.tau}`);
+  const B = examples.length, L = model.vq.tokensPerImage, D = model.config.dim;
+  const dev = model.device;
+
+  // L2I, teacher-forced: logits for every image code of every example, in example order.
+  const gen = collate(examples.map((ex) => l2iSequence(model.vocab, ex.layout, ex.codes)), { device: dev });
+  const h1 = ops.reshape(model.forward(gen), [gen.batch * gen.length, D]);
+  const logits = model.imageLogits(ops.gatherRows(h1, gen.imageRows));
+  const genLoss = ops.crossEntropy(logits, gen.imageTargets);
+
+  // Soft image tokens: E[embedding] under the relaxed sample.
+  const g = ops.gumbelSoftmax(logits, { tau: opts.tau, hard: opts.hard ?? false, seed: rng.seed(), offset: 0 });
+  const weights = opts.hard ? g.hard ?? g.soft : g.soft;
+  const soft = ops.reshape(ops.matmul(weights, model.imageTokenTable()), [B, L, D]);
+
+  // I2L on the soft tokens: the real ids' embeddings everywhere but the code positions.
+  const ground = collate(examples.map((ex) => i2lPart(pmtpSequence(model.vocab, ex.layout, ex.codes))), { device: dev });
+  const T = ground.length;
+  const x = model.embed(ground.ids, ground.pos);
+  const pos = new Int32Array(B * L);
+  for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) pos[b * L + j] = PREFIX_BEFORE_CODES + j;
+  const mid = ops.add(soft, model.positions.forward(tensor(pos, [B, L], { dtype: 'i32', device: dev })));
+  const x2 = ops.concat([ops.slice(x, 1, 0, PREFIX_BEFORE_CODES), mid, ops.slice(x, 1, PREFIX_BEFORE_CODES + L, T)], 1);
+  const h2 = model.run(x2, { causal: true, mask: ground.mask ?? undefined });
+  const { text } = model.loss(ground, h2);
+  if (!text) throw new RangeError('djoStep: the examples have no objects to ground');
+
+  const loss = ops.add(ops.scale(genLoss, opts.genWeight ?? 1), ops.scale(text, opts.groundWeight ?? 1));
+  return {
+    loss,
+    stats: { l2i: genLoss.item(), i2l: text.item(), tau: opts.tau },
+    tokens: B * gen.length + B * T,
+  };
+}

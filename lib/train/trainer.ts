@@ -1,0 +1,242 @@
+// The training loop over the three stages (PMTP -> DJO -> Cycle RL): data, optimiser, schedules,
+// progress, atomic checkpoints every few minutes and `resume` from the last one.
+import * as fs from 'fs';
+import * as path from 'path';
+import { tidy } from '../tensor';
+import * as ops from '../autograd';
+import { EchoGen, ModelShape, PatchVq, PresetName, presets } from '../model';
+import { VOCAB } from '../data';
+import type { LayoutSourceKind } from '../data';
+import { fitTokenizer, trainExamples } from './data';
+import { DEFAULT_MIX, StepResult, pmtpStep } from './pmtp';
+import { djoStep } from './djo';
+import { cycleRlStep, rlLayouts, rollout } from './cycle-rl';
+import { ScheduleSpec, TaskMix, learningRate, scheduleValue } from './schedule';
+import { TrainRng } from './rng';
+import { latestCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
+import { Optimizer, createOptimizer } from './optimizer';
+
+export type StageName = 'pmtp' | 'djo' | 'cycle-rl';
+export const STAGES: readonly StageName[] = ['pmtp', 'djo', 'cycle-rl'];
+
+export interface TrainConfig {
+  preset: PresetName;
+  stages: StageName[];
+  /** Optimiser steps per stage. */
+  steps: Record<StageName, number>;
+  /** Scenes per step (PMTP, DJO) and layouts per step (Cycle RL). */
+  batch: number;
+  rlBatch: number;
+  /** Peak learning rate of each stage. */
+  lr: Record<StageName, number>;
+  warmup: number;
+  seed: number;
+  mix: TaskMix;
+  textWeight: number;
+  tau: ScheduleSpec;
+  hard: boolean;
+  groundWeight: number;
+  rlLayouts: LayoutSourceKind;
+  group: number;
+  beta: number;
+  clipEps: number;
+  l1Weight: number;
+  /** Policy updates per rollout (the clipped ratio matters from the second on). */
+  updates: number;
+  tokenizerScenes: number;
+  gradClip: number;
+}
+
+export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
+  const tiny = preset === 'tiny';
+  return {
+    preset,
+    stages: [...STAGES],
+    steps: tiny ? { pmtp: 300, 'djo': 100, 'cycle-rl': 20 } : { pmtp: 4000, 'djo': 1000, 'cycle-rl': 200 },
+    batch: tiny ? 8 : 16,
+    rlBatch: tiny ? 2 : 4,
+    lr: tiny ? { pmtp: 2e-3, 'djo': 5e-4, 'cycle-rl': 1e-4 } : { pmtp: 6e-4, 'djo': 2e-4, 'cycle-rl': 3e-5 },
+    warmup: tiny ? 20 : 100,
+    seed: 0,
+    mix: { ...DEFAULT_MIX },
+    textWeight: 1,
+    tau: { kind: 'exp', start: 1.0, end: 0.3 },
+    hard: false,
+    groundWeight: 1,
+    rlLayouts: 'real',
+    group: 8,
+    beta: 0.04,
+    clipEps: 0.2,
+    l1Weight: 1,
+    updates: 2,
+    tokenizerScenes: tiny ? 192 : 512,
+    gradClip: 1,
+  };
+}
+
+/** Where the run is; stored in every checkpoint. */
+export interface TrainState {
+  stage: number;
+  step: number;
+  rng: number;
+  elapsedSec: number;
+}
+
+export interface StepLog {
+  stage: StageName;
+  step: number;
+  total: number;
+  loss: number;
+  tokensPerSec: number;
+  stats: Record<string, number>;
+}
+
+export interface TrainHooks {
+  onStageStart?(stage: StageName, total: number, startStep: number): void;
+  onStep?(log: StepLog): void;
+  onStageEnd?(stage: StageName): void;
+  onCheckpoint?(dir: string): void;
+  onMessage?(text: string): void;
+}
+
+export interface TrainRunOptions {
+  out: string;
+  resume?: boolean;
+  /** Seconds between checkpoints (default 180). */
+  checkpointEverySec?: number;
+  /** Start from this model checkpoint instead of a fresh one (its tokenizer too). */
+  init?: string;
+  hooks?: TrainHooks;
+}
+
+const STATE_FILE = 'state.json';
+const OPTIM_DIR = 'optim';
+export const FINAL_DIR = 'model';
+
+function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: Optimizer, cfg: TrainConfig, state: TrainState, hooks?: TrainHooks): void {
+  const dir = saveCheckpoint(out, state.stage * 1_000_000 + state.step, (tmp) => {
+    model.save(path.join(tmp, 'model'));
+    if (ref) ref.save(path.join(tmp, 'ref'));
+    opt.save(path.join(tmp, OPTIM_DIR));
+    fs.writeFileSync(path.join(tmp, STATE_FILE), JSON.stringify({ config: cfg, state }, null, 2) + '\n');
+  });
+  hooks?.onCheckpoint?.(dir);
+}
+
+/** Saves a finished model directory atomically (temp dir + rename over the old one). */
+export function saveModelAtomic(model: EchoGen, dir: string): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  model.save(tmp);
+  const old = `${dir}.old-${process.pid}`;
+  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  fs.renameSync(tmp, dir);
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+/** A frozen copy (own codebook and parameters): the reference policy of Cycle RL. */
+export function copyModel(model: EchoGen): EchoGen {
+  const m = new EchoGen(model.config, new PatchVq(model.vq.config, model.vq.codebook.clone()));
+  m.loadStateDict(model.stateDict());
+  return m;
+}
+
+function supervisedStep(name: 'pmtp' | 'djo', model: EchoGen, cfg: TrainConfig, rng: TrainRng, step: number): StepResult {
+  if (name === 'pmtp') return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
+  const tau = scheduleValue(cfg.tau, step, cfg.steps.djo);
+  return djoStep(model, trainExamples(model.vq, cfg.batch, cfg.seed + 7919, step), rng, { tau, hard: cfg.hard, groundWeight: cfg.groundWeight });
+}
+
+export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<EchoGen> {
+  const hooks = run.hooks;
+  const everyMs = (run.checkpointEverySec ?? 180) * 1000;
+  fs.mkdirSync(run.out, { recursive: true });
+  let model: EchoGen;
+  let ref: EchoGen | null = null;
+  let state: TrainState = { stage: 0, step: 0, rng: new TrainRng(cfg.seed).state, elapsedSec: 0 };
+  let optState: string | null = null;
+  const last = run.resume ? latestCheckpoint(run.out) : null;
+  if (run.resume && !last) hooks?.onMessage?.(`no checkpoint in ${run.out}; starting fresh`);
+  if (last) {
+    const saved = JSON.parse(fs.readFileSync(path.join(last, STATE_FILE), 'utf8')) as { config: TrainConfig; state: TrainState };
+    cfg = saved.config;
+    state = saved.state;
+    model = EchoGen.load(path.join(last, 'model'));
+    if (fs.existsSync(path.join(last, 'ref'))) ref = EchoGen.load(path.join(last, 'ref'));
+    optState = path.join(last, OPTIM_DIR);
+    hooks?.onMessage?.(`resuming from ${last}: stage ${cfg.stages[state.stage]} step ${state.step}`);
+  } else if (run.init) {
+    model = EchoGen.load(run.init);
+  } else {
+    hooks?.onMessage?.(`fitting the VQ tokenizer on ${cfg.tokenizerScenes} scenes`);
+    const shape: ModelShape = presets[cfg.preset];
+    const vq = fitTokenizer(shape, cfg.tokenizerScenes, cfg.seed);
+    model = EchoGen.create(cfg.preset, { words: VOCAB, vq, seed: cfg.seed });
+  }
+  fs.writeFileSync(path.join(run.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  const logFile = path.join(run.out, 'log.jsonl');
+  const rng = new TrainRng(0);
+  rng.state = state.rng;
+
+  for (; state.stage < cfg.stages.length; state.stage++, state.step = 0) {
+    const name = cfg.stages[state.stage];
+    const total = cfg.steps[name];
+    if (name === 'cycle-rl' && !ref) ref = copyModel(model);
+    const opt = createOptimizer(model, cfg.lr[name]);
+    if (optState) { opt.load(optState); optState = null; }
+    hooks?.onStageStart?.(name, total, state.step);
+    let lastSave = Date.now();
+    for (; state.step < total; state.step++) {
+      const t0 = Date.now();
+      opt.setLearningRate(learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10))));
+      const results: StepLog[] = [];
+      if (name === 'cycle-rl') {
+        const layouts = rlLayouts(cfg.rlLayouts, cfg.rlBatch, (cfg.seed * 7 + state.step * 131 + 17) >>> 0);
+        const ro = rollout(model, ref as EchoGen, layouts, rng, { group: cfg.group, l1Weight: cfg.l1Weight, eps: cfg.clipEps, beta: cfg.beta });
+        for (let u = 0; u < cfg.updates; u++) {
+          results.push(update(opt, model, cfg, () => cycleRlStep(model, ro, { eps: cfg.clipEps, beta: cfg.beta }), name, state.step, total, t0));
+        }
+      } else {
+        const step = state.step;
+        results.push(update(opt, model, cfg, () => supervisedStep(name, model, cfg, rng, step), name, step, total, t0));
+      }
+      const log = results[results.length - 1];
+      log.tokensPerSec = results.reduce((s, r) => s + r.tokensPerSec, 0);
+      fs.appendFileSync(logFile, JSON.stringify(log) + '\n');
+      hooks?.onStep?.(log);
+      state.elapsedSec += (Date.now() - t0) / 1000;
+      if (Date.now() - lastSave >= everyMs && state.step + 1 < total) {
+        state.rng = rng.state;
+        writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, opt, cfg, { ...state, step: state.step + 1 }, hooks);
+        lastSave = Date.now();
+      }
+    }
+    opt.dispose();
+    saveModelAtomic(model, path.join(run.out, `stage-${name}`));
+    hooks?.onStageEnd?.(name);
+    // The stage's end is a checkpoint too: a resume after it starts the next stage.
+    state.rng = rng.state;
+    const nextOpt = createOptimizer(model, cfg.lr[name]);
+    writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, nextOpt, cfg, { ...state, stage: state.stage + 1, step: 0 }, hooks);
+    nextOpt.dispose();
+  }
+  saveModelAtomic(model, path.join(run.out, FINAL_DIR));
+  writeFileAtomic(path.join(run.out, 'DONE'), new Date().toISOString() + '\n');
+  ref?.dispose();
+  return model;
+}
+
+/** One forward, backward and optimiser update inside a tidy scope. */
+function update(opt: Optimizer, model: EchoGen, cfg: TrainConfig, step: () => StepResult, stage: StageName, at: number, total: number, t0: number): StepLog {
+  return tidy(() => {
+    opt.zeroGrad();
+    const r = step();
+    const loss = r.loss.item();
+    if (!Number.isFinite(loss)) throw new Error(`${stage} step ${at}: the loss is ${loss}; stopping (lower the learning rate)`);
+    ops.backward(r.loss);
+    const gradNorm = opt.clip(cfg.gradClip);
+    opt.step();
+    const dt = Math.max(1e-3, (Date.now() - t0) / 1000);
+    return { stage, step: at, total, loss, tokensPerSec: r.tokens / dt, stats: { ...r.stats, gradNorm } };
+  });
+}

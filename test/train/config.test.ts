@@ -1,0 +1,32 @@
+// `echogen train` options -> TrainConfig, and the per-step data being a function of (seed, step).
+import { configFromArgs } from '../../lib/cli/train';
+import { stepSeed } from '../../lib/train/data';
+
+describe('configFromArgs', () => {
+  test('defaults, per-stage steps, lr scaling keeps the stage ratios', () => {
+    const c = configFromArgs({ preset: 'tiny', steps: 'pmtp=7,cycle-rl=2', lr: '4e-3', 'rl-layouts': 'template', tau: 'exp:2:0.5', mix: 'joint=1,i2l=1', hard: true });
+    expect(c.steps).toEqual({ pmtp: 7, djo: 100, 'cycle-rl': 2 });
+    expect(c.lr.pmtp).toBeCloseTo(4e-3, 12);
+    expect(c.lr.djo / c.lr.pmtp).toBeCloseTo(0.25, 12);
+    expect(c.rlLayouts).toBe('template');
+    expect(c.tau).toEqual({ kind: 'exp', start: 2, end: 0.5 });
+    expect(c.mix).toEqual({ joint: 1, l2i: 0, i2l: 1 });
+    expect(c.hard).toBe(true);
+    expect(configFromArgs({ steps: '5' }).steps).toEqual({ pmtp: 5, djo: 5, 'cycle-rl': 5 });
+  });
+
+  test('bad values are usage errors naming the option', () => {
+    expect(() => configFromArgs({ preset: 'huge' })).toThrow(/--preset must be tiny or small/);
+    expect(() => configFromArgs({ stages: 'pmtp,rlhf' })).toThrow(/unknown stage 'rlhf'/);
+    expect(() => configFromArgs({ steps: 'pmtp=0' })).toThrow(/--steps/);
+    expect(() => configFromArgs({ 'rl-layouts': 'llm' })).toThrow(/--rl-layouts/);
+    expect(() => configFromArgs({ tau: 'exp:1' })).toThrow(/--tau/);
+    expect(() => configFromArgs({ seed: '1.5' })).toThrow(/--seed/);
+  });
+});
+
+test('stepSeed: distinct for nearby (seed, step) pairs', () => {
+  const seen = new Set<number>();
+  for (let s = 0; s < 5; s++) for (let t = 0; t < 2000; t++) seen.add(stepSeed(s, t));
+  expect(seen.size).toBe(5 * 2000);
+});
