@@ -343,9 +343,18 @@ function time(fn, maxTime, minSamples) {
   });
 }
 
-async function main() {
+/** How full the wasm heap is, for the error message when the module aborts (malloc failure aborts it). */
+function wasmHeap(tf) {
+  try {
+    if (tf.getBackend() !== 'wasm') return '';
+    return `; wasm heap ${(tf.backend().wasm.HEAPU8.length / 2 ** 20).toFixed(0)} MiB of at most 4096 MiB`;
+  } catch {
+    return '';
+  }
+}
+
+async function main(tf) {
   const o = parseArgs(process.argv.slice(2));
-  const tf = require('@tensorflow/tfjs');
   const info = await setupBackend(tf, o.backend, o.threads);
   const file = readSafetensors(o.input);
   const weights = new Map(), batchData = {};
@@ -368,8 +377,10 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().then(() => process.exit(0), (e) => {  // exit: wasm pthread workers would keep the process alive
+  const tf = require('@tensorflow/tfjs');
+  main(tf).then(() => process.exit(0), (e) => {  // exit: wasm pthread workers would keep the process alive
     console.error(e && e.stack ? e.stack : e);
+    console.error(`${e && e.message ? e.message : e}${wasmHeap(tf)}`);
     process.exit(1);
   });
 }

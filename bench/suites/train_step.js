@@ -68,7 +68,7 @@ function runPeer(spec, input, config, timing, timeoutMs) {
     // the child's own message, without the stack frames or tfjs's banner
     const lines = e.stderr ? String(e.stderr).split('\n').filter((l) => l.trim() && !/^\s+at |^=+$|looks like you are running|tfjs-node/.test(l)) : [];
     const why = e.signal === 'SIGTERM' ? `timed out after ${timeoutMs / 1000} s` : `exit code ${e.status}`;
-    return { error: `${why}${lines.length ? `: ${lines.slice(-2).join(' / ')}` : ''}` };
+    return { error: `${why}${lines.length ? `: ${lines[lines.length - 1]}` : ''}` };
   }
 }
 
