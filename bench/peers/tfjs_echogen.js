@@ -43,6 +43,8 @@ function readSafetensors(file) {
  */
 function enableWasmThreads(tf, wasm, threads) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-wasm-threads-'));
+  // workers started later (the pool grows on demand) read these files too: keep them to the end
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const mainJs = path.join(dir, 'main.js');
   const OrigBlob = globalThis.Blob;
   const origCreate = URL.createObjectURL;
