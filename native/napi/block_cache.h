@@ -23,7 +23,7 @@ inline size_t block_size_class(size_t bytes) {
 
 class BlockCache {
  public:
-  BlockCache(size_t limit_bytes, std::function<void(void*)> release) : limit_(limit_bytes), release_(std::move(release)) {}
+  BlockCache(size_t limit_bytes, std::function<void(void*, size_t)> release) : limit_(limit_bytes), release_(std::move(release)) {}
   ~BlockCache() { clear(); }
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
@@ -48,13 +48,13 @@ class BlockCache {
         return;
       }
     }
-    release_(p);
+    release_(p, size_class);
   }
   // Releases every cached block (also the way out when an allocation fails for lack of memory).
   void clear() {
     std::lock_guard<std::mutex> g(mu_);
     for (auto& kv : free_)
-      for (void* p : kv.second) release_(p);
+      for (void* p : kv.second) release_(p, kv.first);
     free_.clear();
     cached_ = 0;
   }
@@ -66,7 +66,7 @@ class BlockCache {
  private:
   std::mutex mu_;
   size_t limit_, cached_ = 0;
-  std::function<void(void*)> release_;
+  std::function<void(void*, size_t)> release_;
   std::map<size_t, std::vector<void*>> free_;
 };
 

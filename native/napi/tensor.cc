@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <sys/mman.h>
 
 #include "napi/args.h"
 #ifdef ECHOGEN_WITH_CUDA
@@ -29,13 +30,28 @@ Storage::~Storage() {
   }
 }
 
+constexpr size_t kMmapFrom = 256 << 10;
+
+void* host_alloc_block(size_t size_class) {
+  if (size_class >= kMmapFrom) {
+    void* p = mmap(nullptr, size_class, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  return std::aligned_alloc(kHostAlign, size_class);
+}
+
+void host_free(void* p, size_t size_class) {
+  if (size_class >= kMmapFrom) munmap(p, size_class);
+  else std::free(p);
+}
+
 namespace {
 void* host_alloc(MemoryStats& stats, size_t size_class) {
   if (void* p = stats.host_cache->take(size_class)) return p;
-  void* p = std::aligned_alloc(kHostAlign, size_class);
+  void* p = host_alloc_block(size_class);
   if (!p) {
     stats.host_cache->clear();
-    p = std::aligned_alloc(kHostAlign, size_class);
+    p = host_alloc_block(size_class);
   }
   return p;
 }

@@ -24,6 +24,11 @@ struct Storage {
   ~Storage();
 };
 
+// Host blocks: large ones straight from mmap (so freeing them never fragments glibc's heap, which
+// once grew a training run to 18 GB), small ones from aligned_alloc. host_free takes either back.
+void* host_alloc_block(size_t size_class);
+void host_free(void* p, size_t size_class);
+
 // Allocates storage of `bytes` on `device`; throws a JS Error if the device is unusable.
 std::shared_ptr<Storage> allocate_storage(Napi::Env env, size_t bytes, Device device);
 
