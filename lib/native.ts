@@ -24,6 +24,10 @@ export interface MemoryInfo {
   bytes: { cpu: number; cuda: number };
 }
 
+interface NativeMemoryInfo extends MemoryInfo {
+  cached: { cpu: number; cuda: number };
+}
+
 export interface BuildInfo {
   threads: number;
   cudaCompiled: boolean;
@@ -38,7 +42,8 @@ interface NativeCore {
   fromArray(data: Float32Array | Int32Array, shape: number[], dtype: DType, device: Device): NativeTensor;
   zeros(shape: number[], dtype: DType, device: Device): NativeTensor;
   backends(): Device[];
-  memory(): MemoryInfo;
+  memory(): NativeMemoryInfo;
+  emptyCache(): void;
   info(): BuildInfo;
   synchronize(): void;
 }
@@ -75,6 +80,7 @@ export const addon: NativeCore & Record<string, unknown> = {
   memory: guarded(raw.memory, raw),
   info: guarded(raw.info, raw),
   synchronize: guarded(raw.synchronize, raw),
+  emptyCache: guarded(raw.emptyCache, raw),
 };
 
 /** A native function by name, typed by the caller; a missing one is a build/version mismatch. */

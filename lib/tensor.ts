@@ -138,6 +138,14 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-export function memory(): MemoryInfo { return addon.memory(); }
+/** Live tensors and the bytes they hold, per device (freed blocks kept for reuse are not counted). */
+export function memory(): MemoryInfo {
+  const { tensors, bytes } = addon.memory();
+  return { tensors, bytes };
+}
+/** Bytes of freed blocks kept for reuse, per device (ECHOGEN_CACHE_MB caps each; 0 disables). */
+export function cachedBytes(): { cpu: number; cuda: number } { return addon.memory().cached; }
+/** Returns every cached block to the system (or the CUDA driver). */
+export function emptyCache(): void { addon.emptyCache(); }
 export function backends(): Device[] { return addon.backends(); }
 export function buildInfo(): ReturnType<typeof addon.info> { return addon.info(); }

@@ -38,6 +38,7 @@ class Report {
     this.notes = [];
     this.fmaPeak = null;
     this.started = new Date();
+    this.load = os.loadavg()[0];  // other processes on the machine skew every figure; say how busy it was
   }
 
   add(row) {
@@ -46,6 +47,7 @@ class Report {
     if (typeof row.ms !== 'number' || !(row.ms > 0)) throw new TypeError(`ctx.record(${row.case} / ${row.impl}): ms must be a positive number, got ${row.ms}`);
     for (const k of ['flops', 'bytes', 'rme', 'samples'])
       if (row[k] !== undefined && typeof row[k] !== 'number') throw new TypeError(`ctx.record(${row.case} / ${row.impl}): ${k} must be a number`);
+    if (row.note !== undefined && typeof row.note !== 'string') throw new TypeError(`ctx.record(${row.case} / ${row.impl}): note must be a string`);
     this.rows.push({ ...row });
   }
 
@@ -76,6 +78,7 @@ class Report {
     if (rows.some((r) => r.gbs !== undefined)) cols.push(['GB/s', (r) => fmt(r.gbs)]);
     if (rows.some((r) => r.peak !== undefined)) cols.push(['% FMA peak', (r) => (r.peak === undefined ? '' : r.peak.toFixed(1))]);
     cols.push(['vs echogen', (r) => (r.ratio === undefined ? '' : r.impl === 'echogen' ? '1' : `${r.ratio.toFixed(2)}x`)]);
+    if (rows.some((r) => r.note)) cols.push(['note', (r) => r.note || '']);
     return { rows, cols };
   }
 
@@ -84,7 +87,8 @@ class Report {
     const { rows, cols } = this.columns();
     const cells = [cols.map((c) => c[0]), ...rows.map((r) => cols.map((c) => String(c[1](r))))];
     const widths = cols.map((_, k) => Math.max(...cells.map((line) => line[k].length)));
-    return cells.map((line) => line.map((s, k) => (k < 2 ? s.padEnd(widths[k]) : s.padStart(widths[k]))).join('  ')).join('\n');
+    const left = (k) => k < 2 || cols[k][0] === 'note';
+    return cells.map((line) => line.map((s, k) => (left(k) ? s.padEnd(widths[k]) : s.padStart(widths[k]))).join('  ').trimEnd()).join('\n');
   }
 
   markdown(eg) {
@@ -95,15 +99,15 @@ class Report {
       `# Benchmark: ${this.suite} (CPU)`,
       '',
       `- date: ${this.started.toISOString()}`,
-      `- machine: ${m.cpu}, ${m.cores} cores, ${m.os}`,
+      `- machine: ${m.cpu}, ${m.cores} cores, ${m.os}; load average ${this.load.toFixed(1)} when the suite started`,
       `- node: ${m.node}`,
       `- echogen build: ${JSON.stringify(b)}`,
     ];
     if (this.fmaPeak) lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s`);
-    lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`node bench/run.js ${this.argv.join(' ')}\``.trimEnd());
+    lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`${['node bench/run.js', ...this.argv].join(' ')}\``);
     lines.push('- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
       '  "vs echogen" = this row\'s time / the echogen row\'s time for the same case (above 1x: echogen is faster)', '');
-    lines.push(`| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map((_, k) => (k < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
+    lines.push(`| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map((c, k) => (k < 2 || c[0] === 'note' ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const r of rows) lines.push(`| ${cols.map((c) => String(c[1](r)).replace(/\|/g, '\\|')).join(' | ')} |`);
     if (this.notes.length) lines.push('', ...this.notes.map((n) => `- ${n}`));
     return lines.join('\n') + '\n';

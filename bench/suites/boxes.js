@@ -115,6 +115,11 @@ async function benchBoxIou(ctx, N, M, kind) {
 
   const mine = await ctx.time(`echogen ${label}`, () => eg.kernels.boxIou(ta, tb, { kind }).dispose());
   ctx.record({ case: label, impl: 'echogen', ms: mine.ms, flops, bytes, rme: mine.rme, samples: mine.samples });
+  if (N * M >= 250000) {
+    // how much of echogen's time is the fresh [N,M] output tensor (allocation, first-touch page faults)
+    const alloc = await ctx.time(`eg.zeros ${label}`, () => eg.zeros([N, M]).dispose());
+    ctx.record({ case: label, impl: 'eg.zeros([N,M]) alone', ms: alloc.ms, rme: alloc.rme, samples: alloc.samples });
+  }
 
   const session = await ctx.ort.session(boxIouModel(ctx, N, M, kind === 'giou'));
   const feeds = { a: new ctx.ort.Tensor('float32', a, [N, 4]), b: new ctx.ort.Tensor('float32', b, [M, 4]) };
@@ -178,6 +183,10 @@ module.exports = {
     for (const [B, G, N] of rewardSizes) await benchReward(ctx, B, G, N);
     ctx.note('GFLOP/s counts 12 operations per IoU pair and 22 per GIoU pair (min/max/sub/mul/div as in native/common/box.h); ' +
       'GB/s counts the boxes read once and the outputs written once.');
-    ctx.note('Every echogen call includes its input checks (a pass over every box, and the mask) and the allocation of its outputs.');
+    ctx.note('Every echogen call includes its input checks (a pass over every box, and the mask) and a fresh output tensor. ' +
+      'The "eg.zeros([N,M]) alone" rows time only allocating and zero-filling a tensor of the output\'s size: for large ' +
+      'outputs that fresh memory (first-touch page faults) is a large share of an echogen call, and it varies widely on a busy machine.');
+    ctx.note('At N=M=4 the plain JS loop (16 pairs) wins: a native call with a new output tensor costs ~10 us, the loop well under 1 us. ' +
+      'Call boxIou on batches, not on single pairs.');
   },
 };

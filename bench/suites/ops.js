@@ -114,7 +114,7 @@ module.exports = {
       idt.dispose();
     }
 
-    // fused AdamW over the parameter list of a small transformer (~3.2M floats in 50 tensors)
+    // fused AdamW over the parameter list of a small transformer (5.0M floats in 50 tensors)
     {
       const shapes = [];
       for (let l = 0; l < 6; l++) shapes.push([768, 256], [768], [256, 256], [256], [1024, 256], [1024], [256, 1024], [256]);

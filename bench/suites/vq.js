@@ -142,6 +142,8 @@ module.exports = {
     await benchGatherStats(ctx, 4096, 64, 1024);
     ctx.note('GFLOP/s of vqNearest count 2*N*K*D; GB/s of gather/stats count the bytes read and written once. ' +
       'onnxruntime-node runs the unfused graph MatMul(x, c^T)*(-2) + ReduceSumSquare(c) -> ArgMin/ReduceMin; ' +
-      'its vqStats is one_hot(indices)^T @ x (no scatter-add in the graph).');
+      'its vqStats is one_hot(indices)^T @ x (no scatter-add in the graph). echogen outputs come from its block ' +
+      'cache (freed blocks reused by size class), so vqGather costs about the copy; before the cache each call ' +
+      'page-faulted its fresh 1 MB result in and lost to onnxruntime (0.79x).');
   },
 };

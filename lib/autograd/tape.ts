@@ -157,8 +157,15 @@ export function backward(loss: Tensor, grad?: Tensor, opts: BackwardOptions = {}
     for (const t of order) {
       const g = grads.get(t);
       grads.delete(t);
-      if (!g) continue;
       const node = t.gradFn;
+      if (!g) {
+        // reached, but every consumer's backward returned null for it: free it all the same
+        if (node && !retain) {
+          if (node instanceof Node) node.release();
+          if (t !== loss) t.dispose();
+        }
+        continue;
+      }
       if (!node) {
         accumulateLeaf(t, g);
         continue;

@@ -6,5 +6,7 @@ import { trainVerb } from './train';
 import { generateVerb } from './generate';
 import { groundVerb } from './ground';
 import { evalVerb } from './eval';
+import { worldVerb } from './world';
+import { renderVerb } from './render';
 
-export const verbs: Verb[] = [demoVerb, trainVerb, generateVerb, groundVerb, evalVerb, selfcheckVerb];
+export const verbs: Verb[] = [demoVerb, trainVerb, generateVerb, groundVerb, evalVerb, worldVerb, renderVerb, selfcheckVerb];

@@ -3,3 +3,4 @@ export * from './attention';
 export * from './vq';
 export * from './gumbel';
 export * from './boxes';
+export * as support from './support';

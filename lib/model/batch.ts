@@ -35,10 +35,18 @@ function needsMask(s: TokenSequence): boolean {
 export function buildMask(seqs: readonly TokenSequence[], T: number): Int32Array {
   const m = new Int32Array(seqs.length * T * T);
   seqs.forEach((s, b) => {
-    const base = b * T * T;
+    // Segments are contiguous runs (the builders emit them so), so each row is a few filled ranges.
+    const runs: { seg: number; start: number; end: number }[] = [];
+    s.seg.forEach((g, t) => {
+      const last = runs[runs.length - 1];
+      if (last && last.seg === g) last.end = t + 1; else runs.push({ seg: g, start: t, end: t + 1 });
+    });
     for (let i = 0; i < s.ids.length; i++) {
-      const row = base + i * T;
-      for (let j = 0; j <= i; j++) if (segmentSees(s.seg[i], s.seg[j])) m[row + j] = 1;
+      const row = (b * T + i) * T;
+      for (const r of runs) {
+        if (r.start > i) break;
+        if (segmentSees(s.seg[i], r.seg)) m.fill(1, row + r.start, row + Math.min(r.end, i + 1));
+      }
     }
   });
   return m;

@@ -12,6 +12,7 @@ import { Batch } from './batch';
 import { Layout, i2lPrompt, l2iPrompt } from './sequences';
 import { Box, COORD_BINS, dequantizeBox } from './layout_tokens';
 import { withDecoder } from './decoder';
+import { imagesToTensor } from './images';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
 
@@ -186,17 +187,42 @@ export class EchoGen extends Module {
     return { codes, images };
   }
 
-  /** The box of `expr` in `image` ([S, S, 3], or a batch [B, S, S, 3] with one expression each). */
-  ground(image: Tensor, expr: string): Box;
-  ground(images: Tensor, exprs: readonly string[]): Box[];
-  ground(images: Tensor, exprs: string | readonly string[]): Box | Box[] {
+  /**
+   * The box of `expr` in `image`: an f32 tensor [S, S, 3] in [0, 1] or the world's byte image; or a
+   * batch (tensor [B, S, S, 3] or byte images) with one expression each.
+   */
+  ground(image: Tensor | Uint8Array, expr: string): Box;
+  ground(images: Tensor | readonly Uint8Array[], exprs: readonly string[]): Box[];
+  ground(images: Tensor | Uint8Array | readonly Uint8Array[], exprs: string | readonly string[]): Box | Box[] {
     const single = typeof exprs === 'string';
     const list = single ? [exprs as string] : exprs as readonly string[];
-    const batch = images.rank === 3 ? images.reshape([1, ...images.shape]) : images;
-    if (batch.rank !== 4 || batch.shape[0] !== list.length) {
-      throw new RangeError(`ground: expected ${single ? 'an image [S, S, 3]' : `images [${list.length}, S, S, 3]`} for ${list.length} expression(s), got [${images.shape}]`);
+    if (!Array.isArray(list) || !list.every((e) => typeof e === 'string')) throw new TypeError('ground: exprs must be a string or an array of strings');
+    const S = this.config.imageSize;
+    const owned = !(images instanceof Tensor);
+    const input = images instanceof Tensor ? images : imagesToTensor(images instanceof Uint8Array ? [images] : images, S, this.device);
+    const viewed = input.rank === 3 ? input.reshape([1, ...input.shape]) : input;
+    try {
+      if (viewed.rank !== 4 || viewed.shape[0] !== list.length) {
+        throw new RangeError(`ground: expected ${single ? `an image [${S}, ${S}, 3]` : `images [${list.length}, ${S}, ${S}, 3]`} for ${list.length} expression(s), got [${input.shape}]`);
+      }
+      const bins = this.groundBins(viewed, list);
+      const boxes = bins.map((b) => dequantizeBox(b));
+      return single ? boxes[0] : boxes;
+    } finally {
+      if (viewed !== input) viewed.dispose();
+      if (owned) input.dispose();
     }
-    const codes = tidy(() => this.vq.encode(batch).toArray());
+  }
+
+  /** Greedy coordinate bins for a batch of images [B, S, S, 3] and one expression each. */
+  private groundBins(images: Tensor, list: readonly string[]): number[][] {
+    const batch = images.device === this.device ? images : images.to(this.device);
+    let codes: Float32Array | Int32Array;
+    try {
+      codes = tidy(() => this.vq.encode(batch).toArray());
+    } finally {
+      if (batch !== images) batch.dispose();
+    }
     const n = this.vq.tokensPerImage;
     const prompts = list.map((e, b) => i2lPrompt(this.vocab, codes.subarray(b * n, (b + 1) * n), e));
     const bins = withDecoder(this, prompts, (dec) => {
@@ -214,9 +240,7 @@ export class EchoGen extends Module {
       }
       return out;
     });
-    if (batch !== images) batch.dispose();
-    const boxes = bins.map((b) => dequantizeBox(b));
-    return single ? boxes[0] : boxes;
+    return bins;
   }
 }
 

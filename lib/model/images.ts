@@ -2,6 +2,9 @@
 // the f32 [N, S, S, 3] tensors in [0, 1] that the VQ tokenizer reads and writes.
 import { Device, Tensor, tensor } from '../tensor';
 
+// A module-level copy: per-pixel global lookups of `Math` are slow inside vm contexts (jest).
+const { round, min, max, log10 } = Math;
+
 export function imagesToTensor(images: readonly Uint8Array[], size = 64, device: Device = 'cpu'): Tensor {
   const n = size * size * 3;
   const out = new Float32Array(images.length * n);
@@ -20,7 +23,7 @@ export function tensorToImages(t: Tensor): Uint8Array[] {
   const n = shape[1] * shape[2] * 3;
   return Array.from({ length: shape[0] }, (_, i) => {
     const img = new Uint8Array(n);
-    for (let k = 0; k < n; k++) img[k] = Math.round(Math.min(1, Math.max(0, data[i * n + k])) * 255);
+    for (let k = 0; k < n; k++) img[k] = round(min(1, max(0, data[i * n + k])) * 255);
     return img;
   });
 }
@@ -34,5 +37,5 @@ export function psnr(a: readonly Uint8Array[], b: readonly Uint8Array[]): number
     for (let k = 0; k < x.length; k++) se += (x[k] - b[i][k]) ** 2;
     n += x.length;
   });
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se);
+  return se === 0 ? Infinity : 10 * log10((255 * 255 * n) / se);
 }

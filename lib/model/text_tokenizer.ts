@@ -60,8 +60,11 @@ export function editDistance(a: string, b: string): number {
     const cur = [i];
     const prev = rows[i - 1];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cur[j] = Math.min(cur[j], rows[i - 2][j - 2] + 1);
+      let d = prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      if (prev[j] + 1 < d) d = prev[j] + 1;
+      if (cur[j - 1] + 1 < d) d = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] && rows[i - 2][j - 2] + 1 < d) d = rows[i - 2][j - 2] + 1;
+      cur[j] = d;
     }
     rows.push(cur);
   }

@@ -15,7 +15,10 @@ export interface PatchVqConfig {
 }
 
 export interface KMeansOptions {
+  /** Most Lloyd iterations (default 20). */
   iterations?: number;
+  /** Stop early once an iteration re-seeds nothing and improves the error by less than this share (default 1e-4). */
+  tolerance?: number;
   seed?: number;
   /** Called after every iteration with the mean squared error per patch value. */
   onIteration?: (iteration: number, mse: number, reseeded: number) => void;
@@ -105,6 +108,8 @@ export function kMeans(x: Tensor, K: number, opts: KMeansOptions = {}): Tensor {
   if (M < K) throw new RangeError(`kMeans: need at least K = ${K} points, got ${M}`);
   const rng = new InitRng(opts.seed ?? 0);
   const iterations = opts.iterations ?? 20;
+  const tolerance = opts.tolerance ?? 1e-4;
+  let prevMse = Infinity;
   let centers = keep(kMeansPlusPlus(x, K, rng));
   for (let it = 0; it < iterations; it++) {
     const { sums, counts, distances } = tidy(() => {
@@ -126,6 +131,8 @@ export function kMeans(x: Tensor, K: number, opts: KMeansOptions = {}): Tensor {
     centers.dispose();
     centers = keep(tensor(next, [K, D], { device: x.device }));
     opts.onIteration?.(it, mse, dead.length);
+    if (!dead.length && prevMse - mse <= tolerance * prevMse) break;
+    prevMse = mse;
   }
   return centers;
 }

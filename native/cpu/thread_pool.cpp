@@ -1,4 +1,6 @@
-// The CPU backend's worker pool: persistent threads, dynamic chunking by an atomic counter.
+// The CPU backend's worker pool: persistent threads; each parallel_for is a Job whose chunks are
+// claimed through an atomic counter. The caller returns as soon as every chunk is done - it never
+// waits for a worker that woke late (that worker finds no chunk left and goes back to sleep).
 #include "echogen/core.h"
 
 #include <algorithm>
@@ -6,59 +8,77 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define EG_PAUSE() _mm_pause()
+#else
+#define EG_PAUSE() ((void)0)
+#endif
 
 namespace echogen {
 
 namespace {
 thread_local bool in_pool_work = false;
+
+struct Job {
+  const std::function<void(int64_t, int64_t)>* fn = nullptr;
+  int64_t n = 0, chunk = 1, chunks = 0;
+  std::atomic<int64_t> next{0}, done{0};
+  std::mutex error_mu;
+  std::exception_ptr error;
+};
+
+// Runs chunks of `job` until none is left; true when this call finished the job's last chunk.
+bool run_chunks(Job& job) {
+  bool was = in_pool_work;
+  in_pool_work = true;
+  bool last = false;
+  for (;;) {
+    int64_t c = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= job.chunks) break;
+    int64_t b = c * job.chunk, e = std::min(job.n, b + job.chunk);
+    try {
+      (*job.fn)(b, e);
+    } catch (...) {
+      std::lock_guard<std::mutex> g(job.error_mu);
+      if (!job.error) job.error = std::current_exception();
+    }
+    if (job.done.fetch_add(1, std::memory_order_acq_rel) + 1 == job.chunks) last = true;
+  }
+  in_pool_work = was;
+  return last;
 }
+}  // namespace
 
 struct ThreadPool::Impl {
   std::vector<std::thread> workers;
   std::mutex mu;
-  std::condition_variable wake, done;
+  std::condition_variable wake, finished;
   uint64_t generation = 0;
   bool stopping = false;
-  // the job in flight
-  const std::function<void(int64_t, int64_t)>* fn = nullptr;
-  int64_t n = 0, chunk = 1, chunks = 0;
-  std::atomic<int64_t> next{0};
-  int active = 0;
-  std::exception_ptr error;
-  std::mutex error_mu;
+  std::shared_ptr<Job> job;
   std::mutex call_mu;  // one parallel_for at a time per pool
-
-  void run_chunks() {
-    in_pool_work = true;
-    for (;;) {
-      int64_t c = next.fetch_add(1);
-      if (c >= chunks) break;
-      int64_t b = c * chunk, e = std::min(n, b + chunk);
-      try {
-        (*fn)(b, e);
-      } catch (...) {
-        std::lock_guard<std::mutex> g(error_mu);
-        if (!error) error = std::current_exception();
-      }
-    }
-    in_pool_work = false;
-  }
 
   void worker_loop() {
     uint64_t seen = 0;
     for (;;) {
+      std::shared_ptr<Job> j;
       {
         std::unique_lock<std::mutex> lk(mu);
         wake.wait(lk, [&] { return stopping || generation != seen; });
         if (stopping) return;
         seen = generation;
+        j = job;
       }
-      run_chunks();
-      std::lock_guard<std::mutex> lk(mu);
-      if (--active == 0) done.notify_one();
+      if (j && run_chunks(*j)) {
+        std::lock_guard<std::mutex> lk(mu);  // pairs with the caller's predicate check
+        finished.notify_all();
+      }
     }
   }
 };
@@ -90,27 +110,30 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   }
   std::lock_guard<std::mutex> call(impl_->call_mu);
   Impl& s = *impl_;
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->n = n;
   // ~4 chunks a thread balances uneven rows without much counter traffic.
-  int64_t chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+  job->chunk = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
+  job->chunks = (n + job->chunk - 1) / job->chunk;
   {
     std::lock_guard<std::mutex> lk(s.mu);
-    s.fn = &fn;
-    s.n = n;
-    s.chunk = chunk;
-    s.chunks = (n + chunk - 1) / chunk;
-    s.next.store(0);
-    s.error = nullptr;
-    s.active = static_cast<int>(s.workers.size());
+    s.job = job;
     ++s.generation;
   }
   s.wake.notify_all();
-  s.run_chunks();
-  {
+  run_chunks(*job);
+  // chunks still running on workers: spin briefly (they are usually short), then sleep
+  for (int i = 0; i < 4000 && job->done.load(std::memory_order_acquire) < job->chunks; ++i) EG_PAUSE();
+  if (job->done.load(std::memory_order_acquire) < job->chunks) {
     std::unique_lock<std::mutex> lk(s.mu);
-    s.done.wait(lk, [&] { return s.active == 0; });
-    s.fn = nullptr;
+    s.finished.wait(lk, [&] { return job->done.load(std::memory_order_acquire) >= job->chunks; });
   }
-  if (s.error) std::rethrow_exception(s.error);
+  {
+    std::lock_guard<std::mutex> lk(s.mu);
+    s.job.reset();
+  }
+  if (job->error) std::rethrow_exception(job->error);
 }
 
 int default_thread_count() {

@@ -2,6 +2,8 @@
 #include "napi/addon.h"
 
 #include "napi/tensor.h"
+
+#include <cstdlib>
 #ifdef ECHOGEN_WITH_CUDA
 #include "echogen/cuda_device.h"
 #endif
@@ -23,8 +25,21 @@ void check_cpu_features(Napi::Env env) {
 }
 }  // namespace
 
+// Freed blocks kept for reuse, per device (ECHOGEN_CACHE_MB overrides; 0 disables caching).
+size_t cache_limit_bytes(size_t fallback_mb) {
+  const char* env = std::getenv("ECHOGEN_CACHE_MB");
+  size_t mb = env ? static_cast<size_t>(std::strtoull(env, nullptr, 10)) : fallback_mb;
+  return mb << 20;
+}
+
 EchogenAddon::EchogenAddon(Napi::Env env, Napi::Object exports) : pool(default_thread_count()) {
   check_cpu_features(env);
+  stats->host_cache = std::make_unique<BlockCache>(cache_limit_bytes(256), host_free);
+#ifdef ECHOGEN_WITH_CUDA
+  stats->cuda_cache = std::make_unique<BlockCache>(cache_limit_bytes(4096), [](void* p, size_t) { cuda::free_device(p); });
+#else
+  stats->cuda_cache = std::make_unique<BlockCache>(0, [](void*, size_t) {});
+#endif
 #ifdef ECHOGEN_WITH_CUDA
   std::string why;
   cuda_available = cuda::probe(&why);
@@ -35,6 +50,7 @@ EchogenAddon::EchogenAddon(Napi::Env env, Napi::Object exports) : pool(default_t
     InstanceMethod("memory", &EchogenAddon::Memory),
     InstanceMethod("info", &EchogenAddon::Info),
     InstanceMethod("synchronize", &EchogenAddon::Synchronize),
+    InstanceMethod("emptyCache", &EchogenAddon::EmptyCache),
   });
   register_tensor_functions(env, exports, *this);
   register_attention_ops(env, exports);
@@ -73,6 +89,10 @@ Napi::Value EchogenAddon::Memory(const Napi::CallbackInfo& info) {
   bytes.Set("cpu", Napi::Number::New(env, static_cast<double>(stats->cpu_bytes.load())));
   bytes.Set("cuda", Napi::Number::New(env, static_cast<double>(stats->cuda_bytes.load())));
   out.Set("bytes", bytes);
+  Napi::Object cached = Napi::Object::New(env);
+  cached.Set("cpu", Napi::Number::New(env, static_cast<double>(stats->host_cache->cached_bytes())));
+  cached.Set("cuda", Napi::Number::New(env, static_cast<double>(stats->cuda_cache->cached_bytes())));
+  out.Set("cached", cached);
   return out;
 }
 
@@ -94,6 +114,12 @@ Napi::Value EchogenAddon::Info(const Napi::CallbackInfo& info) {
   out.Set("avx2", Napi::Boolean::New(env, false));
 #endif
   return out;
+}
+
+Napi::Value EchogenAddon::EmptyCache(const Napi::CallbackInfo& info) {
+  stats->host_cache->clear();
+  stats->cuda_cache->clear();
+  return info.Env().Undefined();
 }
 
 Napi::Value EchogenAddon::Synchronize(const Napi::CallbackInfo& info) {

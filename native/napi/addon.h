@@ -7,13 +7,18 @@
 #include <string>
 
 #include "echogen/core.h"
+#include "napi/block_cache.h"
 
 namespace echogen {
 
+// Live tensor counts and bytes, plus the block caches that storage returns to. Shared (by
+// shared_ptr) between the addon and every Storage, so a finaliser that runs after the addon's
+// teardown still finds it.
 struct MemoryStats {
   std::atomic<int64_t> tensors{0};
   std::atomic<int64_t> cpu_bytes{0};
   std::atomic<int64_t> cuda_bytes{0};
+  std::unique_ptr<BlockCache> host_cache, cuda_cache;
 };
 
 class EchogenAddon : public Napi::Addon<EchogenAddon> {
@@ -36,6 +41,7 @@ class EchogenAddon : public Napi::Addon<EchogenAddon> {
   Napi::Value Memory(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Synchronize(const Napi::CallbackInfo& info);
+  Napi::Value EmptyCache(const Napi::CallbackInfo& info);
 };
 
 inline EchogenAddon& addon_state(Napi::Env env) { return *env.GetInstanceData<EchogenAddon>(); }

@@ -84,6 +84,7 @@ Napi::Value BoxIou(const Napi::CallbackInfo& info) {
   const int64_t n = a->dim(0), m = b->dim(0);
   NativeTensor* out;
   Napi::Object result = NativeTensor::Empty(env, {n, m}, DType::F32, a->device(), &out);
+  DiscardOutputsOnThrow guard{out};
   BoxFault fault;
   if (a->device() == Device::CPU) {
     fault = cpu::box_iou(addon_state(env).pool, a->f32(), n, b->f32(), m, kind, out->f32());
@@ -127,6 +128,7 @@ Napi::Value CycleReward(const Napi::CallbackInfo& info) {
   result.Set("reward", NativeTensor::Empty(env, {B, G}, DType::F32, dev, &reward));
   result.Set("advantage", NativeTensor::Empty(env, {B, G}, DType::F32, dev, &advantage));
   result.Set("iou", NativeTensor::Empty(env, {B, G, N}, DType::F32, dev, &iou));
+  DiscardOutputsOnThrow guard{reward, advantage, iou};
   const float* mask_data = mask ? mask->f32() : nullptr;
   BoxFault fault;
   if (dev == Device::CPU) {

@@ -71,6 +71,7 @@ Napi::Value VqGather(const Napi::CallbackInfo& info) {
     throw_range(env, "vqGather: the result " + shape_string(shape) + " would exceed 2^31 - 1 elements");
   NativeTensor* out;
   Napi::Object result = NativeTensor::Empty(env, shape, DType::F32, cb->device(), &out);
+  DiscardOutputsOnThrow guard{out};
   BadIndex bad;
   if (cb->device() == Device::CPU) {
     bad = cpu::vq_gather(addon_state(env).pool, cb->f32(), indices->i32(), count, D, K, out->f32());
@@ -100,6 +101,7 @@ Napi::Value VqStats(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("sums", NativeTensor::Empty(env, {K, D}, DType::F32, x->device(), &sums));
   result.Set("counts", NativeTensor::Empty(env, {K}, DType::F32, x->device(), &counts));
+  DiscardOutputsOnThrow guard{sums, counts};
   BadIndex bad;
   if (x->device() == Device::CPU) {
     bad = cpu::vq_stats(addon_state(env).pool, x->f32(), indices->i32(), N, D, K, sums->f32(), counts->f32());

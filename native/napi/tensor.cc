@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <sys/mman.h>
 
 #include "napi/args.h"
 #ifdef ECHOGEN_WITH_CUDA
@@ -19,35 +20,72 @@ int construct_token = 0;
 
 Storage::~Storage() {
   if (device == Device::CPU) {
-    std::free(data);
+    stats->host_cache->give(data, capacity);
     stats->cpu_bytes -= static_cast<int64_t>(bytes);
     int64_t change;
     if (env) napi_adjust_external_memory(env, -static_cast<int64_t>(bytes), &change);
   } else {
-#ifdef ECHOGEN_WITH_CUDA
-    cuda::free_device(data);
-#endif
+    stats->cuda_cache->give(data, capacity);
     stats->cuda_bytes -= static_cast<int64_t>(bytes);
   }
 }
 
+constexpr size_t kMmapFrom = 256 << 10;
+
+void* host_alloc_block(size_t size_class) {
+  if (size_class >= kMmapFrom) {
+    void* p = mmap(nullptr, size_class, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  return std::aligned_alloc(kHostAlign, size_class);
+}
+
+void host_free(void* p, size_t size_class) {
+  if (size_class >= kMmapFrom) munmap(p, size_class);
+  else std::free(p);
+}
+
+namespace {
+void* host_alloc(MemoryStats& stats, size_t size_class) {
+  if (void* p = stats.host_cache->take(size_class)) return p;
+  void* p = host_alloc_block(size_class);
+  if (!p) {
+    stats.host_cache->clear();
+    p = host_alloc_block(size_class);
+  }
+  return p;
+}
+#ifdef ECHOGEN_WITH_CUDA
+void* device_alloc(MemoryStats& stats, size_t size_class) {
+  if (void* p = stats.cuda_cache->take(size_class)) return p;
+  try {
+    return cuda::malloc_device(size_class);
+  } catch (const std::exception&) {
+    stats.cuda_cache->clear();  // out of memory: give the cached blocks back and try once more
+    return cuda::malloc_device(size_class);
+  }
+}
+#endif
+}  // namespace
+
 std::shared_ptr<Storage> allocate_storage(Napi::Env env, size_t bytes, Device device) {
   EchogenAddon& st = addon_state(env);
   void* data = nullptr;
+  size_t size_class = block_size_class(bytes);
   if (device == Device::CPU) {
-    size_t padded = (bytes + kHostAlign - 1) / kHostAlign * kHostAlign;
-    data = std::aligned_alloc(kHostAlign, padded ? padded : kHostAlign);
+    data = host_alloc(*st.stats, size_class);
     if (!data) throw Napi::RangeError::New(env, "echogen: out of host memory allocating " + std::to_string(bytes) + " bytes");
   } else {
     st.cuda_stream(env);  // throws the CUDA runtime's reason when unavailable
 #ifdef ECHOGEN_WITH_CUDA
-    data = cuda::malloc_device(bytes);
+    data = device_alloc(*st.stats, size_class);
 #endif
   }
   // counted only once the memory exists, so a failed allocation leaves the counters alone
   auto s = std::make_shared<Storage>();
   s->data = data;
   s->bytes = bytes;
+  s->capacity = size_class;
   s->device = device;
   s->stats = st.stats;
   if (device == Device::CPU) {

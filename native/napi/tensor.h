@@ -3,6 +3,8 @@
 #pragma once
 #include <napi.h>
 
+#include <exception>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,12 +16,18 @@ namespace echogen {
 
 struct Storage {
   void* data = nullptr;
-  size_t bytes = 0;
+  size_t bytes = 0;      // what the tensor asked for
+  size_t capacity = 0;   // the block's size class (what goes back to the cache)
   Device device = Device::CPU;
   std::shared_ptr<MemoryStats> stats;
   napi_env env = nullptr;  // to give host bytes back to V8's accounting
   ~Storage();
 };
+
+// Host blocks: large ones straight from mmap (so freeing them never fragments glibc's heap, which
+// once grew a training run to 18 GB), small ones from aligned_alloc. host_free takes either back.
+void* host_alloc_block(size_t size_class);
+void host_free(void* p, size_t size_class);
 
 // Allocates storage of `bytes` on `device`; throws a JS Error if the device is unusable.
 std::shared_ptr<Storage> allocate_storage(Napi::Env env, size_t bytes, Device device);
@@ -47,6 +55,7 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   int32_t* i32() const { return static_cast<int32_t*>(storage_->data); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   std::string describe() const;  // e.g. "f32[2,3] on cpu"
+  void Discard() { Release(); }  // frees the storage now, as dispose() does
 
  private:
   std::shared_ptr<Storage> storage_;
@@ -70,5 +79,20 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
 };
 
 std::string shape_string(const std::vector<int64_t>& shape);
+
+// Outputs of an op that fails after allocating them (an index or a box found bad while the kernel
+// ran) are freed at once, so a failed call leaves eg.memory() as it was instead of waiting for GC.
+class DiscardOutputsOnThrow {
+ public:
+  explicit DiscardOutputsOnThrow(std::initializer_list<NativeTensor*> outs) : outs_(outs), pending_(std::uncaught_exceptions()) {}
+  ~DiscardOutputsOnThrow() {
+    if (std::uncaught_exceptions() > pending_)
+      for (NativeTensor* t : outs_) if (t) t->Discard();
+  }
+
+ private:
+  std::vector<NativeTensor*> outs_;
+  int pending_;
+};
 
 }  // namespace echogen

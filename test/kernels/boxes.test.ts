@@ -336,3 +336,20 @@ if (devices.includes('cuda')) {
     });
   });
 }
+
+// Identical samples must score bit-identical rewards whatever their place in the vectorised loop
+// (body or scalar tail): otherwise a "flat" group gets rounding noise / std as its advantage.
+test('identical samples get bit-identical rewards at every G and N', () => {
+  const box = () => { const a = Math.random() * 0.5, b = Math.random() * 0.5; return [a, b, a + 0.01 + Math.random() * 0.49, b + 0.01 + Math.random() * 0.49]; };
+  for (let G = 2; G <= 10; G++) {
+    for (let N = 1; N <= 6; N++) {
+      eg.tidy(() => {
+        const one = Array.from({ length: N }, box).flat(), target = Array.from({ length: N }, box).flat();
+        const pred = Array.from({ length: G }, () => one).flat();
+        const r = eg.kernels.cycleReward(eg.tensor(pred, [1, G, N, 4]), eg.tensor(target, [1, N, 4]), { eps: 0 });
+        expect(new Set(Array.from(r.reward.toArray())).size).toBe(1);
+        expect(Array.from(r.advantage.toArray())).toEqual(new Array(G).fill(0));
+      });
+    }
+  }
+});

@@ -166,7 +166,13 @@ const cuda = eg.backends().includes('cuda');
       const cpu = vqNearest(eg.tensor(x, [N, D]), eg.tensor(cb, [K, D]));
       const gx = eg.tensor(x, [N, D], { device: 'cuda' }), gcb = eg.tensor(cb, [K, D], { device: 'cuda' });
       const gpu = vqNearest(gx, gcb);
-      expect(Array.from(gpu.indices.toArray())).toEqual(Array.from(cpu.indices.toArray()));
+      // the same FMA chains on both backends: identical argmins, except possibly at a near-tie
+      const gi = gpu.indices.toArray(), ci = cpu.indices.toArray();
+      const diff = Array.from(gi.keys()).filter((n) => gi[n] !== ci[n]);
+      if (diff.length) {
+        const ref = nearestRef(x, cb, N, D, K);
+        for (const n of diff) expect(Math.abs(ref.dist[n * K + gi[n]] - ref.dist[n * K + ci[n]])).toBeLessThanOrEqual(1e-5 * ref.scale);
+      }
       expect(relErr(gpu.distances.toArray(), cpu.distances.toArray())).toBeLessThanOrEqual(1e-5);
       const idx = randomIndices(N, K);
       const gidx = eg.tensor(idx, [N], { device: 'cuda' });

@@ -68,10 +68,10 @@ describe('presets', () => {
     const words = Array.from({ length: 60 }, (_, i) => `w${i}`);
     for (const name of ['tiny', 'small'] as const) {
       const p = M.presets[name];
-      const m = M.EchoGen.create(name, { words, vq: randomVq(p.codebookSize) });
+      const m = M.EchoGen.create(name, { words, vq: randomVq(p.codebookSize, 1, p.patchSize) });
       const bytes = 4 * (m.numParameters() + m.vq.codebook.size);
-      if (name === 'small') expect(bytes).toBeLessThanOrEqual(20 * 1024 * 1024);
-      else expect(bytes).toBeLessThan(2 * 1024 * 1024);
+      if (name === 'small') expect(bytes).toBeLessThanOrEqual(20e6);
+      else expect(bytes).toBeLessThan(2e6);
       // Closed form of the parameter count.
       const D = p.dim, Hd = D * p.mlpRatio, V = m.vocab.size;
       const block = 4 * D + 3 * D * D + 3 * D + D * D + D + 2 * D * Hd + Hd + D;

@@ -2,10 +2,10 @@
 import * as eg from '../../lib';
 import { WORDS } from './fixtures';
 
-export function randomVq(K: number, seed = 1): eg.model.PatchVq {
+export function randomVq(K: number, seed = 1, patchSize = 8): eg.model.PatchVq {
   const r = new eg.nn.InitRng(seed);
-  const D = 8 * 8 * 3;
-  return new eg.model.PatchVq({ imageSize: 64, patchSize: 8, codebookSize: K }, eg.tensor(Float32Array.from({ length: K * D }, () => r.uniform()), [K, D]));
+  const D = patchSize * patchSize * 3;
+  return new eg.model.PatchVq({ imageSize: 64, patchSize, codebookSize: K }, eg.tensor(Float32Array.from({ length: K * D }, () => r.uniform()), [K, D]));
 }
 
 export function tinyModel(K = 32, seed = 0, dim = 32): eg.model.EchoGen {

@@ -1,6 +1,6 @@
 import {
   Vocabulary, l2iSequence, l2iPrompt, i2lSequence, i2lPrompt, pmtpSequence, collate, disposeBatch, buildMask,
-  LossHead, TokenSequence, SEG_L2I,
+  LossHead, TokenSequence, SEG_L2I, segmentSees,
 } from '../../lib/model';
 import { LAYOUT, WORDS } from './fixtures';
 
@@ -56,6 +56,10 @@ describe('sequence formats (DESIGN.md section 5)', () => {
     const s = pmtpSequence(v, LAYOUT, codes);
     const T = s.ids.length;
     const m = buildMask([s], T);
+    // The plain definition, element by element: causal AND segmentSees.
+    const ref = new Int32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) ref[i * T + j] = segmentSees(s.seg[i], s.seg[j]) ? 1 : 0;
+    expect(m).toEqual(ref);
     // dep[i] = set of input tokens that hidden state i depends on after L layers (transitive closure).
     let dep: Set<number>[] = s.ids.map((_, i) => new Set([i]));
     for (let layer = 0; layer < 6; layer++) {

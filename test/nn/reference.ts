@@ -3,6 +3,9 @@
 
 export type Params = Record<string, Float64Array>;
 
+// Module-level copies: a global lookup of `Math` inside jest's vm context is slow per element.
+const { sqrt, tanh, exp, max, abs, PI } = Math;
+
 /** y[r, o] = sum_i x[r, i] w[o, i] + b[o]; x has rows*inF values. */
 export function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, inF: number, outF: number): Float64Array {
   const rows = x.length / inF;
@@ -25,7 +28,7 @@ export function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, dim
     mean /= dim;
     for (let i = 0; i < dim; i++) varr += (x[r * dim + i] - mean) ** 2;
     varr /= dim;
-    const inv = 1 / Math.sqrt(varr + eps);
+    const inv = 1 / sqrt(varr + eps);
     for (let i = 0; i < dim; i++) y[r * dim + i] = (x[r * dim + i] - mean) * inv * g[i] + b[i];
   }
   return y;
@@ -33,8 +36,8 @@ export function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, dim
 
 /** GELU, tanh form (as GPT-2 and lib/autograd use it). */
 export function gelu(x: Float64Array): Float64Array {
-  const c = Math.sqrt(2 / Math.PI);
-  return x.map((v) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v ** 3))));
+  const c = sqrt(2 / PI);
+  return x.map((v) => 0.5 * v * (1 + tanh(c * (v + 0.044715 * v ** 3))));
 }
 
 export function add(a: Float64Array, b: Float64Array): Float64Array { return a.map((v, i) => v + b[i]); }
@@ -48,7 +51,7 @@ export function selfAttention(x: Float64Array, p: Params, prefix: string, B: num
   const Dh = D / H;
   const qkv = linear(x, p[`${prefix}qkv.weight`], p[`${prefix}qkv.bias`], D, 3 * D);
   const o = new Float64Array(B * T * D);
-  const scale = 1 / Math.sqrt(Dh);
+  const scale = 1 / sqrt(Dh);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < T; i++) {
@@ -60,10 +63,10 @@ export function selfAttention(x: Float64Array, p: Params, prefix: string, B: num
           let dot = 0;
           for (let d = 0; d < Dh; d++) dot += at(i, 0, d) * at(j, 1, d);
           s.push(dot * scale);
-          mx = Math.max(mx, dot * scale);
+          mx = max(mx, dot * scale);
         }
         if (mx === -Infinity) continue;
-        const e = s.map((v) => (v === -Infinity ? 0 : Math.exp(v - mx)));
+        const e = s.map((v) => (v === -Infinity ? 0 : exp(v - mx)));
         const z = e.reduce((u, v) => u + v, 0);
         for (let d = 0; d < Dh; d++) {
           let acc = 0;
@@ -104,6 +107,6 @@ export function finiteDifferences(inputs: Params, f: () => number, h = 1e-5): Pa
 
 export function maxRelErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   let num = 0, den = 0;
-  for (let i = 0; i < ref.length; i++) { num = Math.max(num, Math.abs(got[i] - ref[i])); den = Math.max(den, Math.abs(ref[i])); }
+  for (let i = 0; i < ref.length; i++) { num = max(num, abs(got[i] - ref[i])); den = max(den, abs(ref[i])); }
   return den === 0 ? num : num / den;
 }
