@@ -8,6 +8,7 @@
 #include "common/philox.h"
 #include "echogen/gumbel.h"
 #include "test/check.h"
+#include "test/device_buffer.h"
 #ifdef ECHOGEN_WITH_CUDA
 #include "echogen/cuda_device.h"
 #endif
@@ -124,15 +125,7 @@ EG_CHECK(gumbel_backward_vs_reference) {
 }
 
 #ifdef ECHOGEN_WITH_CUDA
-namespace {
-struct DeviceBuffer {
-  void* ptr;
-  size_t bytes;
-  explicit DeviceBuffer(size_t b) : ptr(cuda::malloc_device(b)), bytes(b) {}
-  ~DeviceBuffer() { cuda::free_device(ptr); }
-  template <typename T> T* as() { return static_cast<T*>(ptr); }
-};
-}  // namespace
+using test::DeviceBuffer;
 
 EG_CHECK(gumbel_cuda_vs_cpu) {
   std::string device;

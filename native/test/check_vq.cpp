@@ -7,6 +7,7 @@
 
 #include "echogen/vq.h"
 #include "test/check.h"
+#include "test/device_buffer.h"
 #ifdef ECHOGEN_WITH_CUDA
 #include "echogen/cuda_device.h"
 #endif
@@ -135,26 +136,9 @@ EG_CHECK(vq_gather_and_stats_cpu) {
 }
 
 #ifdef ECHOGEN_WITH_CUDA
-namespace {
-struct DeviceBuffer {
-  void* ptr;
-  explicit DeviceBuffer(size_t b) : ptr(cuda::malloc_device(b)) {}
-  ~DeviceBuffer() { cuda::free_device(ptr); }
-  template <typename T> T* as() { return static_cast<T*>(ptr); }
-};
-template <typename T>
-DeviceBuffer upload(const std::vector<T>& v, void* stream) {
-  DeviceBuffer b(v.size() * sizeof(T));
-  cuda::copy_h2d(b.ptr, v.data(), v.size() * sizeof(T), stream);
-  return b;
-}
-template <typename T>
-std::vector<T> download(DeviceBuffer& b, size_t n, void* stream) {
-  std::vector<T> v(n);
-  cuda::copy_d2h(v.data(), b.ptr, n * sizeof(T), stream);
-  return v;
-}
-}  // namespace
+using test::DeviceBuffer;
+using test::download;
+using test::upload;
 
 EG_CHECK(vq_cuda_vs_cpu) {
   std::string device;
