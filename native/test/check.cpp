@@ -67,4 +67,14 @@ bool cuda_device_present(std::string* name) {
 #endif
 }
 
+bool begin_cuda_check() {
+  std::string device;
+  if (!cuda_device_present(&device)) {
+    std::printf("  skip  no CUDA device\n");
+    return false;
+  }
+  std::printf("  device %s\n", device.c_str());
+  return true;
+}
+
 }  // namespace echogen::test

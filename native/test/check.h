@@ -45,5 +45,7 @@ std::vector<float> uniform(size_t n, float lo = -1.f, float hi = 1.f);
 inline std::vector<float> poison(size_t n) { return std::vector<float>(n, std::nanf("")); }
 
 bool cuda_device_present(std::string* name);
+// Starts a CUDA-vs-CPU check: prints the device, or `skip` and returns false without one.
+bool begin_cuda_check();
 
 }  // namespace echogen::test

@@ -128,9 +128,7 @@ EG_CHECK(gumbel_backward_vs_reference) {
 using test::DeviceBuffer;
 
 EG_CHECK(gumbel_cuda_vs_cpu) {
-  std::string device;
-  if (!test::cuda_device_present(&device)) { std::printf("  skip  no CUDA device\n"); return; }
-  std::printf("  device %s\n", device.c_str());
+  if (!test::begin_cuda_check()) return;
   ThreadPool pool(3);
   void* stream = cuda::create_stream();
   auto& g = test::rng();

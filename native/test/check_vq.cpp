@@ -141,9 +141,7 @@ using test::download;
 using test::upload;
 
 EG_CHECK(vq_cuda_vs_cpu) {
-  std::string device;
-  if (!test::cuda_device_present(&device)) { std::printf("  skip  no CUDA device\n"); return; }
-  std::printf("  device %s\n", device.c_str());
+  if (!test::begin_cuda_check()) return;
   ThreadPool pool(3);
   void* stream = cuda::create_stream();
   auto& g = test::rng();
