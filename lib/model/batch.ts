@@ -10,6 +10,9 @@ export interface Batch {
   /** i32 [B, T] token ids and positions (padding: id 0 = <pad>, position 0). */
   ids: Tensor;
   pos: Tensor;
+  /** i32 [B, T] geometry ids of each token and of the token it predicts (lib/model/geometry.ts). */
+  geo: Tensor;
+  geoNext: Tensor;
   /**
    * i32 [B, T, T] when some sequence has segments that must not see each other (PMTP), else null:
    * with right padding, plain causal attention is then exact for the real tokens.
@@ -56,11 +59,13 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
   if (!Array.isArray(seqs) || seqs.length === 0) throw new RangeError('collate: seqs must be a non-empty array of token sequences');
   const B = seqs.length;
   const T = Math.max(...seqs.map((s) => s.ids.length));
-  const ids = new Int32Array(B * T), pos = new Int32Array(B * T);
+  const ids = new Int32Array(B * T), pos = new Int32Array(B * T), geo = new Int32Array(B * T), geoNext = new Int32Array(B * T);
   const img: number[] = [], imgT: number[] = [], txt: number[] = [], txtT: number[] = [];
   seqs.forEach((s, b) => {
     ids.set(s.ids, b * T);
     pos.set(s.pos, b * T);
+    geo.set(s.geo, b * T);
+    geoNext.set(s.geoNext, b * T);
     for (let t = 0; t < s.ids.length; t++) {
       if (s.head[t] === LossHead.Image) { img.push(b * T + t); imgT.push(s.target[t]); }
       else if (s.head[t] === LossHead.Text) { txt.push(b * T + t); txtT.push(s.target[t]); }
@@ -73,6 +78,8 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
     length: T,
     ids: i32(ids, [B, T]),
     pos: i32(pos, [B, T]),
+    geo: i32(geo, [B, T]),
+    geoNext: i32(geoNext, [B, T]),
     mask: seqs.some(needsMask) ? i32(buildMask(seqs, T), [B, T, T]) : null,
     imageRows: i32(img, [img.length]),
     imageTargets: i32(imgT, [imgT.length]),
@@ -84,5 +91,5 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
 }
 
 export function disposeBatch(b: Batch): void {
-  for (const t of [b.ids, b.pos, b.mask, b.imageRows, b.imageTargets, b.textRows, b.textTargets]) t?.dispose();
+  for (const t of [b.ids, b.pos, b.geo, b.geoNext, b.mask, b.imageRows, b.imageTargets, b.textRows, b.textTargets]) t?.dispose();
 }

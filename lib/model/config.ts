@@ -13,10 +13,15 @@ export interface EchoGenConfig {
   words: string[];
   /** Seed of the parameter init. */
   seed: number;
+  /**
+   * Whether coordinate tokens and image patches share the Fourier encoding of lib/model/geometry.ts
+   * (absent in checkpoints written before it existed: false).
+   */
+  geometry?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -25,8 +30,8 @@ export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRa
  * reconstructions above 0.9x the originals (8x8 with 512 codes keeps ~0.53x; docs/model.md).
  */
 export const presets: Record<PresetName, ModelShape> = {
-  tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256 },
-  small: { dim: 256, layers: 4, heads: 8, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048 },
+  tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256, geometry: true },
+  small: { dim: 256, layers: 4, heads: 8, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true },
 };
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;
@@ -42,8 +47,9 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   }
   if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0)) throw new RangeError(`${at}config.mlpRatio must be a positive number, got ${JSON.stringify(o.mlpRatio)}`);
   if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
+  if (o.geometry !== undefined && typeof o.geometry !== 'boolean') throw new TypeError(`${at}config.geometry must be a boolean, got ${JSON.stringify(o.geometry)}`);
   const cfg = o as unknown as EchoGenConfig;
   if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false };
 }

@@ -35,23 +35,36 @@ export class IncrementalDecoder {
     if (this.length) throw new Error('IncrementalDecoder.prefill: already prefilled');
     const B = this.batch;
     const P = this.pad[0] + this.prompts[0].ids.length;
-    const ids = new Int32Array(B * P), pos = new Int32Array(B * P);
-    this.prompts.forEach((p, b) => { ids.set(p.ids, b * P + this.pad[b]); pos.set(p.pos, b * P + this.pad[b]); });
+    const ids = new Int32Array(B * P), pos = new Int32Array(B * P), geo = new Int32Array(B * P), geoNext = new Int32Array(B * P);
+    this.prompts.forEach((p, b) => {
+      const at = b * P + this.pad[b];
+      ids.set(p.ids, at);
+      pos.set(p.pos, at);
+      geo.set(p.geo, at);
+      geoNext.set(p.geoNext, at);
+    });
     this.model.checkPositions(pos);
     const dev = this.model.device;
-    const x = this.model.embed(tensor(ids, [B, P], { dtype: 'i32', device: dev }), tensor(pos, [B, P], { dtype: 'i32', device: dev }));
+    const i32 = (a: Int32Array): Tensor => tensor(a, [B, P], { dtype: 'i32', device: dev });
+    const x = this.model.embed(i32(ids), i32(pos), i32(geo), i32(geoNext));
     const h = this.model.run(x, { causal: true, mask: this.keyMask(P, P), caches: this.caches });
     this.length = P;
     return ops.reshape(ops.slice(h, 1, P - 1, P), [B, this.model.config.dim]);
   }
 
-  /** Feeds one token per sequence, given as its embedding [B, dim]; returns its hidden state [B, dim]. */
-  step(tokenEmbedding: Tensor): Tensor {
+  /**
+   * Feeds one token per sequence, given as its embedding [B, dim], with its geometry id and that of
+   * the token it predicts (one for all rows, or one per row; lib/model/geometry.ts); returns its
+   * hidden state [B, dim].
+   */
+  step(tokenEmbedding: Tensor, geo: number | readonly number[] = 0, geoNext: number | readonly number[] = 0): Tensor {
     if (!this.length) throw new Error('IncrementalDecoder.step: call prefill() first');
-    const B = this.batch, D = this.model.config.dim;
+    const B = this.batch, D = this.model.config.dim, dev = this.model.device;
     const pos = Int32Array.from(this.nextPos);
     this.model.checkPositions(pos);
-    const x = ops.add(ops.reshape(tokenEmbedding, [B, 1, D]), this.model.positions.forward(tensor(pos, [B, 1], { dtype: 'i32', device: this.model.device })));
+    const perRow = (g: number | readonly number[]): Tensor => tensor(typeof g === 'number' ? new Int32Array(B).fill(g) : Int32Array.from(g), [B, 1], { dtype: 'i32', device: dev });
+    const ctx = this.model.context(tensor(pos, [B, 1], { dtype: 'i32', device: dev }), perRow(geo), perRow(geoNext));
+    const x = ops.add(ops.reshape(tokenEmbedding, [B, 1, D]), ctx);
     const h = this.model.run(x, { causal: true, mask: this.keyMask(1, this.length + 1), caches: this.caches });
     this.length++;
     for (let b = 0; b < B; b++) this.nextPos[b]++;

@@ -13,6 +13,7 @@ import { Layout, i2lPrompt, l2iPrompt } from './sequences';
 import { Box, COORD_BINS, dequantizeBox } from './layout_tokens';
 import { withDecoder } from './decoder';
 import { imagesToTensor } from './images';
+import { GEO_FEATURES, GEO_NONE, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
 
@@ -54,6 +55,10 @@ export class EchoGen extends Module {
   readonly lnFinal: LayerNorm;
   readonly imageHead: Linear;
   readonly textHead: Linear;
+  /** The shared coordinate encoding (config.geometry): a fixed Fourier table and two learned projections. */
+  readonly geoOwn: Linear | null = null;
+  readonly geoNext: Linear | null = null;
+  private geoFeatures: Tensor | null = null;
 
   constructor(config: EchoGenConfig, vq: PatchVq) {
     super();
@@ -72,6 +77,12 @@ export class EchoGen extends Module {
     this.lnFinal = this.addModule('lnFinal', new LayerNorm(c.dim));
     this.imageHead = this.addModule('imageHead', new Linear(c.dim, c.codebookSize, { bias: false, rng: rng.fork(), std: 0.02 }));
     this.textHead = this.addModule('textHead', new Linear(c.dim, this.vocab.textSize, { bias: false, rng: rng.fork(), std: 0.02 }));
+    if (c.geometry) {
+      this.geoOwn = this.addModule('geoOwn', new Linear(GEO_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
+      this.geoNext = this.addModule('geoNext', new Linear(GEO_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
+      const t = geoTable(c.imageSize / c.patchSize);
+      this.geoFeatures = tensor(t.data, [t.rows, GEO_FEATURES]);
+    }
   }
 
   /** A model of a preset's shape over `words`, with a fitted VQ tokenizer. */
@@ -101,6 +112,11 @@ export class EchoGen extends Module {
 
   override to(device: Device): this {
     super.to(device);
+    if (this.geoFeatures && this.geoFeatures.device !== device) {
+      const old = this.geoFeatures;
+      this.geoFeatures = old.to(device);
+      old.dispose();
+    }
     if (this.vq.codebook.device !== device) {
       const old = this.vq;
       this.vq = new PatchVq(old.config, old.codebook.to(device));
@@ -112,11 +128,28 @@ export class EchoGen extends Module {
   override dispose(): void {
     super.dispose();
     this.vq.dispose();
+    this.geoFeatures?.dispose();
   }
 
-  /** Token plus position embeddings: ids, pos i32 [B, T] -> [B, T, dim]. */
-  embed(ids: Tensor, pos: Tensor): Tensor {
-    return ops.add(this.tokens.forward(ids), this.positions.forward(pos));
+  /**
+   * Token embeddings plus where each token is (`context`): ids, pos, geo, geoNext i32 [B, T] ->
+   * [B, T, dim].
+   */
+  embed(ids: Tensor, pos: Tensor, geo?: Tensor, geoNext?: Tensor): Tensor {
+    return ops.add(this.tokens.forward(ids), this.context(pos, geo, geoNext));
+  }
+
+  /**
+   * Position embeddings plus, with config.geometry, the projected Fourier features of each token's
+   * own geometry id and of the one it predicts (lib/model/geometry.ts); geo ids default to none.
+   */
+  context(pos: Tensor, geo?: Tensor, geoNext?: Tensor): Tensor {
+    let x = this.positions.forward(pos);
+    if (this.geoFeatures && this.geoOwn && this.geoNext) {
+      if (geo) x = ops.add(x, ops.embedding(this.geoOwn.forward(this.geoFeatures), geo));
+      if (geoNext) x = ops.add(x, ops.embedding(this.geoNext.forward(this.geoFeatures), geoNext));
+    }
+    return x;
   }
 
   /** The rows of the token table that embed image codes, [K, dim] (differentiable; for DJO's soft tokens). */
@@ -134,7 +167,7 @@ export class EchoGen extends Module {
 
   /** Hidden states [B, T, dim] of a collated batch. */
   forward(batch: Batch): Tensor {
-    return this.run(this.embed(batch.ids, batch.pos), { causal: true, mask: batch.mask ?? undefined });
+    return this.run(this.embed(batch.ids, batch.pos, batch.geo, batch.geoNext), { causal: true, mask: batch.mask ?? undefined });
   }
 
   imageLogits(h: Tensor): Tensor { return this.imageHead.forward(h); }
@@ -176,7 +209,7 @@ export class EchoGen extends Module {
         const logits = this.imageLogits(h);
         const code = temperature === 0 ? argmaxRows(logits) : gumbelSoftmax(ops.scale(logits, 1 / temperature), { tau: 1, seed, offset: s * B * K }).indices;
         picked.push(code);
-        if (s + 1 < n) h = dec.step(ops.embedding(table, code));
+        if (s + 1 < n) h = dec.step(ops.embedding(table, code), geoPatch(s), geoPatch(s + 1));
       }
       // Read back once at the end (no per-step synchronisation); concat has no i32 kernel.
       const out = new Int32Array(B * n);
@@ -236,7 +269,9 @@ export class EchoGen extends Module {
           o.push(argmax(logits, b * COORD_BINS + from, (b + 1) * COORD_BINS) - b * COORD_BINS);
           return this.vocab.coord(o[s]);
         });
-        if (s < 3) h = dec.step(this.tokens.forward(tensor(Int32Array.from(ids), [list.length], { dtype: 'i32', device: this.device })));
+        // The token fed is x1, y1 or x2: its geometry is the edge it names (x2 ends a bin later).
+        const geo = out.map((o) => (s === 0 ? geoXEdge(o[0]) : s === 1 ? geoYEdge(o[1]) : geoXEdge(o[2] + 1)));
+        if (s < 3) h = dec.step(this.tokens.forward(tensor(Int32Array.from(ids), [list.length], { dtype: 'i32', device: this.device })), geo, GEO_NONE);
       }
       return out;
     });

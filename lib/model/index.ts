@@ -22,3 +22,4 @@ export { readSafetensors, writeSafetensors, CheckpointError } from './safetensor
 export type { SafetensorsFile } from './safetensors';
 export { saveCheckpoint, loadCheckpoint, WEIGHTS_FILE, CONFIG_FILE, CODEBOOK_KEY } from './checkpoint';
 export { imagesToTensor, tensorToImages, psnr } from './images';
+export { GEO_FEATURES, GEO_FREQUENCIES, GEO_NONE, boxGeo, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';

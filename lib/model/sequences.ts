@@ -13,6 +13,7 @@
 // of segment 1, so a PMTP query has exactly the ids and positions of a standalone I2L sequence.
 import { Vocabulary } from './vocabulary';
 import { quantizeBox } from './layout_tokens';
+import { GEO_NONE, boxGeo, geoPatch } from './geometry';
 
 export interface LayoutObject { expr: string; box: readonly number[]; }
 export interface Layout { caption: string; objects: readonly LayoutObject[]; }
@@ -26,6 +27,10 @@ export interface TokenSequence {
   /** Per position: which head predicts the NEXT token of the sequence, and its class there. */
   head: LossHead[];
   target: number[];
+  /** Per position: the geometry id of the token itself (lib/model/geometry.ts; 0 = none). */
+  geo: number[];
+  /** Per position: the geometry id of the token it predicts (the next patch while drawing; 0 = none). */
+  geoNext: number[];
 }
 
 export const SEG_L2I = 0;
@@ -39,24 +44,32 @@ export function segmentSees(q: number, k: number): boolean {
 }
 
 class Builder {
-  readonly s: TokenSequence = { ids: [], pos: [], seg: [], head: [], target: [] };
+  readonly s: TokenSequence = { ids: [], pos: [], seg: [], head: [], target: [], geo: [], geoNext: [] };
   constructor(private readonly vocab: Vocabulary) {}
 
-  /** Appends ids in segment `seg` from position `pos`; with `loss`, the previous token predicts each. */
-  push(ids: readonly number[], seg: number, pos: number, loss = LossHead.None): number {
-    for (const id of ids) {
+  /**
+   * Appends ids in segment `seg` from position `pos`; with `loss`, the previous token predicts each.
+   * `geo` gives each id's geometry id; an id with geometry also becomes its predecessor's geoNext
+   * when it is an image code (the predecessor is the token that draws it).
+   */
+  push(ids: readonly number[], seg: number, pos: number, loss = LossHead.None, geo?: readonly number[]): number {
+    ids.forEach((id, i) => {
+      const prev = this.s.ids.length - 1;
       if (loss !== LossHead.None) {
-        const prev = this.s.ids.length - 1;
         if (prev < 0 || this.s.seg[prev] !== seg) throw new Error('sequences: a loss token needs a predecessor in its segment');
         this.s.head[prev] = loss;
         this.s.target[prev] = loss === LossHead.Image ? id - this.vocab.textSize : id;
       }
+      const g = geo ? geo[i] : GEO_NONE;
+      if (g !== GEO_NONE && id >= this.vocab.textSize && prev >= 0 && this.s.seg[prev] === seg) this.s.geoNext[prev] = g;
       this.s.ids.push(id);
       this.s.pos.push(pos++);
       this.s.seg.push(seg);
       this.s.head.push(LossHead.None);
       this.s.target.push(-1);
-    }
+      this.s.geo.push(g);
+      this.s.geoNext.push(GEO_NONE);
+    });
     return pos;
   }
 }
@@ -70,12 +83,19 @@ function checkLayout(layout: Layout): void {
   }
 }
 
-function layoutIds(v: Vocabulary, layout: Layout): number[] {
+/** The layout's ids and their geometry ids (the box coordinates have geometry). */
+function layoutIds(v: Vocabulary, layout: Layout): { ids: number[]; geo: number[] } {
   checkLayout(layout);
   const ids = [v.special('<l2i>'), ...v.words(layout.caption), v.special('<grounding>')];
-  for (const o of layout.objects) ids.push(...refIds(v, o.expr), ...boxIds(v, o.box));
+  const geo = ids.map(() => GEO_NONE);
+  for (const o of layout.objects) {
+    const ref = refIds(v, o.expr), box = boxIds(v, o.box);
+    ids.push(...ref, ...box);
+    geo.push(...ref.map(() => GEO_NONE), ...boxIdsGeo(o.box));
+  }
   ids.push(v.special('</grounding>'));
-  return ids;
+  geo.push(GEO_NONE);
+  return { ids, geo };
 }
 
 /**
@@ -85,8 +105,11 @@ function layoutIds(v: Vocabulary, layout: Layout): number[] {
  * "position minus the prompt's length").
  */
 function pushLayout(b: Builder, v: Vocabulary, layout: Layout): number {
-  b.push(layoutIds(v, layout), SEG_L2I, 0);
-  return b.push([v.special('<img>')], SEG_L2I, 1);
+  const { ids, geo } = layoutIds(v, layout);
+  b.push(ids, SEG_L2I, 0, LossHead.None, geo);
+  const pos = b.push([v.special('<img>')], SEG_L2I, 1);
+  b.s.geoNext[b.s.ids.length - 1] = geoPatch(0);  // <img> draws the first patch
+  return pos;
 }
 
 function refIds(v: Vocabulary, expr: string): number[] {
@@ -97,8 +120,17 @@ function boxIds(v: Vocabulary, box: readonly number[]): number[] {
   return [v.special('<box>'), ...quantizeBox(box).map((b) => v.coord(b)), v.special('</box>')];
 }
 
+/** Geometry ids matching boxIds. */
+function boxIdsGeo(box: readonly number[]): number[] {
+  return [GEO_NONE, ...boxGeo(quantizeBox(box)), GEO_NONE];
+}
+
 function codeIds(v: Vocabulary, codes: ArrayLike<number>): number[] {
   return Array.from(codes, (c) => v.image(c));
+}
+
+function codeGeo(codes: ArrayLike<number>): number[] {
+  return Array.from({ length: codes.length }, (_, k) => geoPatch(k));
 }
 
 /** The L2I prompt, up to and including <img> (what generation starts from). */
@@ -111,13 +143,14 @@ export function l2iPrompt(v: Vocabulary, layout: Layout): TokenSequence {
 export function l2iSequence(v: Vocabulary, layout: Layout, codes: ArrayLike<number>): TokenSequence {
   const b = new Builder(v);
   let pos = pushLayout(b, v, layout);
-  pos = b.push(codeIds(v, codes), SEG_L2I, pos, LossHead.Image);
+  pos = b.push(codeIds(v, codes), SEG_L2I, pos, LossHead.Image, codeGeo(codes));
   b.push([v.special('</img>')], SEG_L2I, pos);
   return b.s;
 }
 
 function pushImagePrefix(b: Builder, v: Vocabulary, codes: ArrayLike<number>): number {
-  return b.push([v.special('<i2l>'), v.special('<img>'), ...codeIds(v, codes), v.special('</img>')], SEG_IMAGE_PREFIX, 0);
+  return b.push([v.special('<i2l>'), v.special('<img>'), ...codeIds(v, codes), v.special('</img>')], SEG_IMAGE_PREFIX, 0, LossHead.None,
+    [GEO_NONE, GEO_NONE, ...codeGeo(codes), GEO_NONE]);
 }
 
 /** The I2L prompt, up to and including <box> (what grounding starts from). */
@@ -130,7 +163,7 @@ export function i2lPrompt(v: Vocabulary, codes: ArrayLike<number>, expr: string)
 
 function pushQuery(b: Builder, v: Vocabulary, obj: LayoutObject, seg: number, pos: number): void {
   pos = b.push([...refIds(v, obj.expr), v.special('<box>')], seg, pos);
-  b.push(boxIds(v, obj.box).slice(1), seg, pos, LossHead.Text);
+  b.push(boxIds(v, obj.box).slice(1), seg, pos, LossHead.Text, boxIdsGeo(obj.box).slice(1));
 }
 
 export function i2lSequence(v: Vocabulary, codes: ArrayLike<number>, obj: LayoutObject): TokenSequence {
@@ -143,7 +176,7 @@ export function i2lSequence(v: Vocabulary, codes: ArrayLike<number>, obj: Layout
 export function pmtpSequence(v: Vocabulary, layout: Layout, codes: ArrayLike<number>): TokenSequence {
   const b = new Builder(v);
   let pos = pushLayout(b, v, layout);
-  pos = b.push(codeIds(v, codes), SEG_L2I, pos, LossHead.Image);
+  pos = b.push(codeIds(v, codes), SEG_L2I, pos, LossHead.Image, codeGeo(codes));
   b.push([v.special('</img>')], SEG_L2I, pos);
   const prefixEnd = pushImagePrefix(b, v, codes);
   layout.objects.forEach((o, r) => pushQuery(b, v, o, SEG_FIRST_QUERY + r, prefixEnd));

@@ -44,9 +44,9 @@ export function stepSeed(seed: number, step: number): number {
   return ((seed * 1000003) ^ Math.imul(step + 1, 0x9e3779b1)) >>> 1;
 }
 
-/** `count` training examples for one step. */
-export function trainExamples(vq: PatchVq, count: number, seed: number, step: number): Example[] {
-  const layouts = generateScenes(count, 'train', stepSeed(seed, step)).map((s) => s.layout as Layout);
+/** `count` training examples for one step (scenes of 1..maxObjects objects; default the world's 1..4). */
+export function trainExamples(vq: PatchVq, count: number, seed: number, step: number, maxObjects = 4): Example[] {
+  const layouts = generateScenes(count, 'train', stepSeed(seed, step), { maxObjects }).map((s) => s.layout as Layout);
   const codes = encodeLayouts(vq, layouts);
   return layouts.map((layout, i) => ({ layout, codes: codes[i] }));
 }

@@ -2,7 +2,6 @@
 // image codes; Gumbel-Softmax turns them into soft tokens (probabilities x the image rows of the
 // token table), and the I2L pass grounds every expression in those soft tokens. The grounding loss
 // thus flows back through the soft tokens into the generator; the generation loss stays on.
-import { tensor } from '../tensor';
 import * as ops from '../autograd';
 import { EchoGen, collate, l2iSequence, pmtpSequence } from '../model';
 import { Example } from './data';
@@ -42,11 +41,9 @@ export function djoStep(model: EchoGen, examples: readonly Example[], rng: Train
   // I2L on the soft tokens: the real ids' embeddings everywhere but the code positions.
   const ground = collate(examples.map((ex) => i2lPart(pmtpSequence(model.vocab, ex.layout, ex.codes))), { device: dev });
   const T = ground.length;
-  const x = model.embed(ground.ids, ground.pos);
-  const pos = new Int32Array(B * L);
-  for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) pos[b * L + j] = PREFIX_BEFORE_CODES + j;
-  const mid = ops.add(soft, model.positions.forward(tensor(pos, [B, L], { dtype: 'i32', device: dev })));
-  const x2 = ops.concat([ops.slice(x, 1, 0, PREFIX_BEFORE_CODES), mid, ops.slice(x, 1, PREFIX_BEFORE_CODES + L, T)], 1);
+  const tok = model.tokens.forward(ground.ids);
+  const tok2 = ops.concat([ops.slice(tok, 1, 0, PREFIX_BEFORE_CODES), soft, ops.slice(tok, 1, PREFIX_BEFORE_CODES + L, T)], 1);
+  const x2 = ops.add(tok2, model.context(ground.pos, ground.geo, ground.geoNext));
   const h2 = model.run(x2, { causal: true, mask: ground.mask ?? undefined });
   const { text } = model.loss(ground, h2);
   if (!text) throw new RangeError('djoStep: the examples have no objects to ground');

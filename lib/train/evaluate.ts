@@ -14,6 +14,8 @@ export interface L2iEvalResult extends L2iMetrics { cycleIou: number; cycleAcc50
 
 export interface EvalOptions {
   seed?: number;
+  /** Sampling temperature of generation (default 1; 0 = greedy). */
+  temperature?: number;
   batch?: number;
   onProgress?: (done: number, total: number) => void;
   /** Called with every generated image (RGB bytes), e.g. to write it. */
@@ -44,7 +46,7 @@ export function evalL2i(model: EchoGen, layouts: readonly Layout[], opts: EvalOp
   for (let start = 0; start < layouts.length; start += batch) {
     const part = layouts.slice(start, start + batch);
     tidy(() => {
-      const { images: gen } = model.generate(part, { seed: seed + start, temperature: 1 });
+      const { images: gen } = model.generate(part, { seed: seed + start, temperature: opts.temperature ?? 1 });
       const a = gen.toArray();
       part.forEach((_, j) => {
         const rgb = toRgb(a, j, n);

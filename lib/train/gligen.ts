@@ -6,7 +6,7 @@
 import { Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { GatedSelfAttention, InitRng, Mlp, Module } from '../nn';
-import { EchoGen, Layout, collate, l2iPrompt, l2iSequence } from '../model';
+import { EchoGen, Layout, collate, geoPatch, l2iPrompt, l2iSequence } from '../model';
 import { Example } from './data';
 import { StepResult } from './pmtp';
 
@@ -53,7 +53,7 @@ export class GligenAdapter extends Module {
   }
 
   /** Hidden states of the base with the gated layers: ids/pos [B, T] of caption-only sequences. */
-  run(base: EchoGen, ids: Tensor, pos: Tensor, g: Tensor, counts: number[]): Tensor {
+  run(base: EchoGen, ids: Tensor, pos: Tensor, g: Tensor, counts: number[], geo?: Tensor, geoNext?: Tensor): Tensor {
     const [B, T] = ids.shape, M = g.shape[1];
     // Visual token i sees tokens j <= i and the real grounding tokens; grounding tokens see themselves.
     const m = new Int32Array(B * (T + M) * (T + M));
@@ -66,7 +66,7 @@ export class GligenAdapter extends Module {
       for (let i = T; i < T + M; i++) m.fill(1, base0 + i * (T + M) + T, base0 + i * (T + M) + T + M);
     }
     const mask = tensor(m, [B, T + M, T + M], { dtype: 'i32', device: base.device });
-    let h = base.embed(ids, pos);
+    let h = base.embed(ids, pos, geo, geoNext);
     base.blocks.forEach((blk, i) => {
       h = this.gates[i].forward(h, g, mask);
       h = blk.forward(h, { causal: true });
@@ -83,7 +83,7 @@ export function gligenStep(base: EchoGen, adapter: GligenAdapter, examples: read
   const seqs = examples.map((ex) => l2iSequence(base.vocab, captionOnly(ex.layout), ex.codes));
   const batch = collate(seqs, { device: base.device });
   const { g, counts } = adapter.tokens(base, examples.map((e) => e.layout));
-  const h = ops.reshape(adapter.run(base, batch.ids, batch.pos, g, counts), [batch.batch * batch.length, base.config.dim]);
+  const h = ops.reshape(adapter.run(base, batch.ids, batch.pos, g, counts, batch.geo, batch.geoNext), [batch.batch * batch.length, base.config.dim]);
   const loss = ops.crossEntropy(base.imageLogits(ops.gatherRows(h, batch.imageRows)), batch.imageTargets);
   return { loss, stats: { l2i: loss.item() }, tokens: batch.batch * batch.length };
 }
@@ -100,17 +100,27 @@ export function gligenGenerate(base: EchoGen, adapter: GligenAdapter, layouts: r
       // read at its own last real position.
       const T = P + s;
       const ids = new Int32Array(B * T), pos = new Int32Array(B * T), rows = new Int32Array(B);
+      const geo = new Int32Array(B * T), geoNext = new Int32Array(B * T);
       prompts.forEach((p, b) => {
         const L = p.ids.length, last = p.pos[L - 1];
         ids.set(p.ids, b * T);
         pos.set(p.pos, b * T);
-        for (let j = 0; j < s; j++) { ids[b * T + L + j] = base.vocab.image(codes[b * n + j]); pos[b * T + L + j] = last + 1 + j; }
+        geo.set(p.geo, b * T);
+        geoNext.set(p.geoNext, b * T);
+        for (let j = 0; j < s; j++) {
+          const at = b * T + L + j;
+          ids[at] = base.vocab.image(codes[b * n + j]);
+          pos[at] = last + 1 + j;
+          geo[at] = geoPatch(j);
+          geoNext[at] = geoPatch(j + 1);
+        }
         rows[b] = b * T + L + s - 1;
       });
       const picked = tidy(() => {
         const dev = base.device;
         const { g, counts } = adapter.tokens(base, layouts);
-        const h = adapter.run(base, tensor(ids, [B, T], { dtype: 'i32', device: dev }), tensor(pos, [B, T], { dtype: 'i32', device: dev }), g, counts);
+        const i32 = (a: Int32Array): Tensor => tensor(a, [B, T], { dtype: 'i32', device: dev });
+        const h = adapter.run(base, i32(ids), i32(pos), g, counts, i32(geo), i32(geoNext));
         const at = ops.gatherRows(ops.reshape(h, [B * T, base.config.dim]), tensor(rows, [B], { dtype: 'i32', device: dev }));
         return ops.gumbelSoftmax(ops.scale(base.imageLogits(at), 1 / (opts.temperature ?? 1)), { tau: 1, seed: opts.seed ?? 0, offset: s * B * K }).indices.toArray();
       });

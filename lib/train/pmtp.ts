@@ -31,7 +31,10 @@ export const DEFAULT_MIX: TaskMix = { joint: 1, l2i: 0, i2l: 0 };
 export function i2lPart(s: TokenSequence): TokenSequence {
   const from = s.seg.indexOf(SEG_IMAGE_PREFIX);
   if (from < 0) throw new RangeError('i2lPart: the sequence has no image prefix (segment 1)');
-  return { ids: s.ids.slice(from), pos: s.pos.slice(from), seg: s.seg.slice(from), head: s.head.slice(from), target: s.target.slice(from) };
+  return {
+    ids: s.ids.slice(from), pos: s.pos.slice(from), seg: s.seg.slice(from), head: s.head.slice(from), target: s.target.slice(from),
+    geo: s.geo.slice(from), geoNext: s.geoNext.slice(from),
+  };
 }
 
 export function taskSequence(model: EchoGen, ex: Example, task: Task): TokenSequence {

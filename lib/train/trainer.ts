@@ -15,6 +15,7 @@ import { ScheduleSpec, TaskMix, learningRate, scheduleValue } from './schedule';
 import { TrainRng } from './rng';
 import { latestCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
 import { Optimizer, createOptimizer } from './optimizer';
+import { CurveOptions, curveLayouts, curvePoint } from './curve';
 
 export type StageName = 'pmtp' | 'djo' | 'cycle-rl';
 export const STAGES: readonly StageName[] = ['pmtp', 'djo', 'cycle-rl'];
@@ -45,6 +46,21 @@ export interface TrainConfig {
   updates: number;
   tokenizerScenes: number;
   gradClip: number;
+  /**
+   * PMTP curriculum: scenes have at most `maxObjects` objects until the share `until` of the PMTP
+   * steps is done (EvoGen-style: single objects first). Empty: the world's 1..4 throughout.
+   */
+  curriculum: CurriculumStep[];
+  /** Overrides of the preset's model shape (ablations; default none). */
+  model?: Partial<ModelShape>;
+}
+
+export interface CurriculumStep { until: number; maxObjects: number }
+
+/** The most objects per scene at PMTP step `step` of `total`. */
+export function curriculumObjects(curriculum: readonly CurriculumStep[] | undefined, step: number, total: number): number {
+  for (const c of curriculum ?? []) if (step < c.until * total) return c.maxObjects;
+  return 4;
 }
 
 export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
@@ -71,6 +87,7 @@ export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
     updates: 2,
     tokenizerScenes: tiny ? 192 : 512,
     gradClip: 1,
+    curriculum: [],
   };
 }
 
@@ -107,6 +124,8 @@ export interface TrainRunOptions {
   /** Start from this model checkpoint instead of a fresh one (its tokenizer too). */
   init?: string;
   hooks?: TrainHooks;
+  /** Learning-curve probes every `everySec` seconds of training (lib/train/curve.ts), to eval.jsonl. */
+  curve?: CurveOptions & { everySec: number };
 }
 
 const STATE_FILE = 'state.json';
@@ -142,7 +161,10 @@ export function copyModel(model: EchoGen): EchoGen {
 }
 
 function supervisedStep(name: 'pmtp' | 'djo', model: EchoGen, cfg: TrainConfig, rng: TrainRng, step: number): StepResult {
-  if (name === 'pmtp') return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
+  if (name === 'pmtp') {
+    const objects = curriculumObjects(cfg.curriculum, step, cfg.steps.pmtp);
+    return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step, objects), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
+  }
   const tau = scheduleValue(cfg.tau, step, cfg.steps.djo);
   return djoStep(model, trainExamples(model.vq, cfg.batch, cfg.seed + 7919, step), rng, { tau, hard: cfg.hard, groundWeight: cfg.groundWeight });
 }
@@ -169,14 +191,23 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     model = EchoGen.load(run.init);
   } else {
     hooks?.onMessage?.(`fitting the VQ tokenizer on ${cfg.tokenizerScenes} scenes`);
-    const shape: ModelShape = presets[cfg.preset];
+    const shape: ModelShape = { ...presets[cfg.preset], ...cfg.model };
     const vq = fitTokenizer(shape, cfg.tokenizerScenes, cfg.seed);
-    model = EchoGen.create(cfg.preset, { words: VOCAB, vq, seed: cfg.seed });
+    model = EchoGen.create(shape, { words: VOCAB, vq, seed: cfg.seed });
   }
   fs.writeFileSync(path.join(run.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   const logFile = path.join(run.out, 'log.jsonl');
   const rng = new TrainRng(0);
   rng.state = state.rng;
+  const probe = run.curve ? curveLayouts(run.curve) : null;
+  let lastProbe = -Infinity;
+  const measure = (stage: string, step: number): void => {
+    if (!probe || !run.curve) return;
+    const p = curvePoint(model, probe, { minutes: state.elapsedSec / 60, stage, step }, run.curve);
+    fs.appendFileSync(path.join(run.out, 'eval.jsonl'), JSON.stringify(p) + '\n');
+    hooks?.onMessage?.(`probe at ${p.minutes.toFixed(1)} min (${stage} ${step}): AP ${p.AP.toFixed(3)} AP50 ${p.AP50.toFixed(3)} Acc@0.5 ${p.acc50.toFixed(3)} cycle IoU ${p.cycleIou.toFixed(3)} (${p.evalSec.toFixed(0)} s)`);
+    lastProbe = state.elapsedSec;
+  };
 
   for (; state.stage < cfg.stages.length; state.stage++, state.step = 0) {
     const name = cfg.stages[state.stage];
@@ -187,6 +218,10 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     hooks?.onStageStart?.(name, total, state.step);
     let lastSave = Date.now();
     for (; state.step < total; state.step++) {
+      // Native memory of disposed tensors is only fully returned when the event loop turns (Node runs
+      // finalizers from it); a loop that never yields grows ~2 MB a step.
+      await new Promise((r) => setImmediate(r));
+      if (run.curve && state.elapsedSec - lastProbe >= run.curve.everySec) measure(name, state.step);
       const t0 = Date.now();
       opt.setLearningRate(learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10))));
       const results: StepLog[] = [];
@@ -220,6 +255,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, nextOpt, cfg, { ...state, stage: state.stage + 1, step: 0 }, hooks);
     nextOpt.dispose();
   }
+  if (run.curve) measure('done', 0);
   saveModelAtomic(model, path.join(run.out, FINAL_DIR));
   writeFileAtomic(path.join(run.out, 'DONE'), new Date().toISOString() + '\n');
   ref?.dispose();

@@ -44,7 +44,7 @@ describe('EchoGen decoding', () => {
         let err = 0;
         for (let b = 0; b < 3; b++) for (let k = 0; k < K; k++) err = Math.max(err, Math.abs(got[b * K + k] - full[b].data[s * K + k]));
         errs.push(err);
-        h = dec.step(ops.embedding(table, eg.tensor(Int32Array.from(codes.map((c) => c[s])), [3], { dtype: 'i32' })));
+        h = dec.step(ops.embedding(table, eg.tensor(Int32Array.from(codes.map((c) => c[s])), [3], { dtype: 'i32' })), M.geoPatch(s), s + 1 < 64 ? M.geoPatch(s + 1) : M.GEO_NONE);
       }
       return errs;
     });

@@ -1,0 +1,67 @@
+// The learning-curve probe: a small fixed set of held-out scenes (the world's test split) measured
+// during training, so a change to the model or the recipe is judged by held-out L2I AP and grounding
+// accuracy against minutes of training, not by a loss going down (docs/training.md).
+import { generateScenes } from '../data';
+import type { EchoGen, Layout } from '../model';
+import { evalGround, evalL2i, evalRealL2i } from './evaluate';
+import { evaluateL2i } from '../eval';
+import { tidy } from '../tensor';
+import { renderBatch, toBytes } from './data';
+
+/** Seed of the probe's scenes: fixed, so every run of every variant is measured on the same layouts. */
+export const CURVE_SEED = 424242;
+
+export interface CurveOptions {
+  /** Held-out scenes per probe (default 24). */
+  scenes?: number;
+  /** Objects per probe scene (default 1..4, the world's mix). */
+  maxObjects?: number;
+  /** Sampling temperature of the generated images (default 1). */
+  temperature?: number;
+}
+
+export interface CurvePoint {
+  /** Training time so far (evaluation excluded). */
+  minutes: number;
+  stage: string;
+  step: number;
+  /** L2I on generated images (detector + COCO AP). */
+  AP: number;
+  AP50: number;
+  /** Grounding on the world's renders. */
+  acc50: number;
+  mAcc: number;
+  /** Grounding in the model's own generated images. */
+  cycleIou: number;
+  /** Seconds the probe took. */
+  evalSec: number;
+  /** The tokenizer's ceiling on the probe: detector AP on VQ reconstructions / on the renders. */
+  tokenizerCeiling: number;
+}
+
+export function curveLayouts(opts: CurveOptions = {}): Layout[] {
+  return generateScenes(opts.scenes ?? 24, 'test', CURVE_SEED, { maxObjects: opts.maxObjects ?? 4 }).map((s) => s.layout as Layout);
+}
+
+type WorldLayout = Parameters<typeof evaluateL2i>[0][number];
+
+/** Detector AP on the VQ reconstructions of the layouts' renders over AP on the renders themselves. */
+export function tokenizerCeiling(model: EchoGen, layouts: readonly Layout[]): number {
+  const bytes = tidy(() => toBytes(model.vq.decode(model.vq.encode(renderBatch(layouts)))));
+  const n = 64 * 64 * 3;
+  const rec = evaluateL2i(layouts as readonly WorldLayout[], (i) => bytes.subarray(i * n, (i + 1) * n)).AP;
+  const real = evalRealL2i(layouts).AP;
+  return real > 0 ? rec / real : 0;
+}
+
+/** Measures the model on the probe's layouts. */
+export function curvePoint(model: EchoGen, layouts: readonly Layout[], where: { minutes: number; stage: string; step: number }, opts: CurveOptions = {}): CurvePoint {
+  const t0 = Date.now();
+  const ceiling = tokenizerCeiling(model, layouts);
+  const l2i = evalL2i(model, layouts, { seed: 1, temperature: opts.temperature ?? 1 });
+  const g = evalGround(model, layouts);
+  return {
+    ...where, AP: l2i.AP, AP50: l2i.AP50, acc50: g.acc50, mAcc: g.mAcc, cycleIou: l2i.cycleIou,
+    evalSec: (Date.now() - t0) / 1000, tokenizerCeiling: ceiling,
+  };
+}
