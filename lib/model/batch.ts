@@ -3,6 +3,7 @@
 // gathers rows.
 import { Tensor, tensor } from '../tensor';
 import { LossHead, TokenSequence, segmentSees } from './sequences';
+import { SPECIAL_TOKENS } from './vocabulary';
 
 export interface Batch {
   batch: number;
@@ -23,6 +24,11 @@ export interface Batch {
   imageTargets: Tensor;
   textRows: Tensor;
   textTargets: Tensor;
+  /**
+   * Per text row: which box coordinate it predicts (0 = x1, 1 = y1, 2 = x2, 3 = y2) or 4 for any
+   * other text token (</box>); host-side, for EchoGen's coordinate pointer.
+   */
+  textKinds: number[];
   /** Number of rows each head is trained on. */
   imageCount: number;
   textCount: number;
@@ -55,12 +61,24 @@ export function buildMask(seqs: readonly TokenSequence[], T: number): Int32Array
   return m;
 }
 
+/** BOX_KIND_OTHER for a text row that predicts no coordinate. */
+export const BOX_KIND_OTHER = 4;
+
+/** Which coordinate token t predicts: how many tokens after the last <box> (id 9) it stands. */
+function textKind(s: TokenSequence, t: number): number {
+  let k = t;
+  while (k >= 0 && s.ids[k] !== BOX_ID) k--;
+  const kind = t - k;
+  return k >= 0 && kind < BOX_KIND_OTHER ? kind : BOX_KIND_OTHER;
+}
+const BOX_ID = SPECIAL_TOKENS.indexOf('<box>');
+
 export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' | 'cuda' } = {}): Batch {
   if (!Array.isArray(seqs) || seqs.length === 0) throw new RangeError('collate: seqs must be a non-empty array of token sequences');
   const B = seqs.length;
   const T = Math.max(...seqs.map((s) => s.ids.length));
   const ids = new Int32Array(B * T), pos = new Int32Array(B * T), geo = new Int32Array(B * T), geoNext = new Int32Array(B * T);
-  const img: number[] = [], imgT: number[] = [], txt: number[] = [], txtT: number[] = [];
+  const img: number[] = [], imgT: number[] = [], txt: number[] = [], txtT: number[] = [], kinds: number[] = [];
   seqs.forEach((s, b) => {
     ids.set(s.ids, b * T);
     pos.set(s.pos, b * T);
@@ -68,7 +86,7 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
     geoNext.set(s.geoNext, b * T);
     for (let t = 0; t < s.ids.length; t++) {
       if (s.head[t] === LossHead.Image) { img.push(b * T + t); imgT.push(s.target[t]); }
-      else if (s.head[t] === LossHead.Text) { txt.push(b * T + t); txtT.push(s.target[t]); }
+      else if (s.head[t] === LossHead.Text) { txt.push(b * T + t); txtT.push(s.target[t]); kinds.push(textKind(s, t)); }
     }
   });
   const device = opts.device ?? 'cpu';
@@ -86,6 +104,7 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
     textRows: i32(txt, [txt.length]),
     textTargets: i32(txtT, [txtT.length]),
     imageCount: img.length,
+    textKinds: kinds,
     textCount: txt.length,
   };
 }

@@ -13,7 +13,8 @@ import { Layout, i2lPrompt, l2iPrompt } from './sequences';
 import { Box, COORD_BINS, dequantizeBox } from './layout_tokens';
 import { withDecoder } from './decoder';
 import { imagesToTensor } from './images';
-import { GEO_FEATURES, GEO_NONE, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';
+import { GEO_FEATURES, GEO_NONE, coordEdgeIds, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';
+import { BOX_KIND_OTHER } from './batch';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
 
@@ -58,6 +59,8 @@ export class EchoGen extends Module {
   /** The shared coordinate encoding (config.geometry): a fixed Fourier table and two learned projections. */
   readonly geoOwn: Linear | null = null;
   readonly geoNext: Linear | null = null;
+  /** The coordinate pointer's query map (config.geometry; see coordLogits). */
+  readonly coordQuery: Linear | null = null;
   private geoFeatures: Tensor | null = null;
 
   constructor(config: EchoGenConfig, vq: PatchVq) {
@@ -80,6 +83,7 @@ export class EchoGen extends Module {
     if (c.geometry) {
       this.geoOwn = this.addModule('geoOwn', new Linear(GEO_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
       this.geoNext = this.addModule('geoNext', new Linear(GEO_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
+      this.coordQuery = this.addModule('coordQuery', new Linear(c.dim, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
       const t = geoTable(c.imageSize / c.patchSize);
       this.geoFeatures = tensor(t.data, [t.rows, GEO_FEATURES]);
     }
@@ -173,15 +177,51 @@ export class EchoGen extends Module {
   imageLogits(h: Tensor): Tensor { return this.imageHead.forward(h); }
   textLogits(h: Tensor): Tensor { return this.textHead.forward(h); }
 
-  /** Both tasks' mean cross-entropies on the rows the batch marks (DESIGN.md section 5). */
+  /**
+   * Logits [N, 64] over the bins of box coordinate `kind` (0 = x1, 1 = y1, 2 = x2, 3 = y2) from
+   * hidden states [N, dim]: the text head's bin columns plus, with config.geometry, a pointer that
+   * scores each bin by the geometry of the edge it names, (coordQuery h) . geoOwn(edge). The image
+   * tokens carry geoOwn(patch) in their embeddings, so attending to the object's patches and
+   * reading their geometry back out is a box from the first step; shifts (patch centre to edge) are
+   * linear maps of Fourier features, which coordQuery learns.
+   */
+  coordLogits(h: Tensor, kind: number): Tensor {
+    const bins = ops.slice(this.textHead.forward(h), 1, this.vocab.coordStart, this.vocab.coordStart + COORD_BINS);
+    if (!this.geoFeatures || !this.geoOwn || !this.coordQuery) return bins;
+    const edges = ops.embedding(this.geoOwn.forward(this.geoFeatures), tensor(coordEdgeIds(kind), [COORD_BINS], { dtype: 'i32', device: this.device }));
+    return ops.add(bins, ops.linear(this.coordQuery.forward(h), edges));
+  }
+
+  /**
+   * Both tasks' mean cross-entropies on the rows the batch marks (docs/design.md section 5). With
+   * config.geometry a coordinate row's loss is over the 64 bins of coordLogits (what ground() decodes
+   * from); other text rows (</box>) use the whole text head.
+   */
   loss(batch: Batch, hidden?: Tensor): Losses {
     const h = hidden ?? this.forward(batch);
     const flat = ops.reshape(h, [batch.batch * batch.length, this.config.dim]);
     const ce = (rows: Tensor, targets: Tensor, head: Linear): Tensor => ops.crossEntropy(head.forward(ops.gatherRows(flat, rows)), targets);
     return {
       image: batch.imageCount ? ce(batch.imageRows, batch.imageTargets, this.imageHead) : null,
-      text: batch.textCount ? ce(batch.textRows, batch.textTargets, this.textHead) : null,
+      text: !batch.textCount ? null : this.geoFeatures ? this.boxLoss(flat, batch) : ce(batch.textRows, batch.textTargets, this.textHead),
     };
+  }
+
+  /** Mean cross-entropy over the text rows, coordinates through coordLogits, grouped by kind. */
+  private boxLoss(flat: Tensor, batch: Batch): Tensor {
+    const rows = batch.textRows.toArray(), targets = batch.textTargets.toArray();
+    let total: Tensor | null = null;
+    for (let kind = 0; kind <= BOX_KIND_OTHER; kind++) {
+      const r: number[] = [], t: number[] = [];
+      batch.textKinds.forEach((k, i) => { if (k === kind) { r.push(rows[i]); t.push(kind < BOX_KIND_OTHER ? targets[i] - this.vocab.coordStart : targets[i]); } });
+      if (!r.length) continue;
+      const i32 = (a: number[]): Tensor => tensor(Int32Array.from(a), [a.length], { dtype: 'i32', device: this.device });
+      const h = ops.gatherRows(flat, i32(r));
+      const logits = kind < BOX_KIND_OTHER ? this.coordLogits(h, kind) : this.textHead.forward(h);
+      const part = ops.scale(ops.crossEntropy(logits, i32(t)), r.length / batch.textCount);
+      total = total ? ops.add(total, part) : part;
+    }
+    return total as Tensor;
   }
 
   /** Throws when a position id is out of the position table (before any kernel sees it). */
@@ -262,7 +302,7 @@ export class EchoGen extends Module {
       const out = list.map(() => [] as number[]);
       let h = dec.prefill();
       for (let s = 0; s < 4; s++) {
-        const logits = ops.slice(this.textLogits(h), 1, this.vocab.coordStart, this.vocab.coordStart + COORD_BINS).toArray();
+        const logits = this.coordLogits(h, s).toArray();
         const ids = out.map((o, b) => {
           // x2 and y2 are read from bins at or after x1 and y1, so the box is never inverted.
           const from = s >= 2 ? o[s - 2] : 0;

@@ -52,3 +52,13 @@ export function geoTable(side: number): { data: Float32Array; rows: number } {
   }
   return { data, rows };
 }
+
+/**
+ * The 64 geometry ids a coordinate token of `kind` can take (0 = x1, 1 = y1, 2 = x2, 3 = y2): the
+ * edge each bin names, so the pointer of EchoGen.coordLogits scores bins by where they are.
+ */
+export function coordEdgeIds(kind: number): Int32Array {
+  const ids = new Int32Array(COORD_BINS);
+  for (let b = 0; b < COORD_BINS; b++) ids[b] = kind === 0 ? geoXEdge(b) : kind === 1 ? geoYEdge(b) : kind === 2 ? geoXEdge(b + 1) : geoYEdge(b + 1);
+  return ids;
+}

@@ -97,9 +97,13 @@ describe('EchoGen decoding', () => {
       expect(box[3]).toBeGreaterThan(box[1]);
       const bins = M.quantizeBox(box);
       const seq = M.i2lSequence(model.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
-      const full = fullLogits(model, seq, 'text');
-      const V = model.vocab.textSize, c0 = model.vocab.coordStart;
-      const pick = (s: number, from: number): number => from + argmax(full.data, s * V + c0 + from, s * V + c0 + 64);
+      // The coordinate logits of the full forward at the rows that predict x1, y1, x2, y2.
+      const coord = eg.tidy(() => ops.noGrad(() => {
+        const batch = M.collate([seq]);
+        const h = ops.gatherRows(ops.reshape(model.forward(batch), [batch.length, model.config.dim]), batch.textRows);
+        return [0, 1, 2, 3].map((s) => model.coordLogits(ops.slice(h, 0, s, s + 1), s).toArray() as Float32Array);
+      }));
+      const pick = (s: number, from: number): number => from + argmax(coord[s], from, 64);
       expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
     });
     // One image [S, S, 3] with one expression gives the same box as inside the (left-padded) batch.
