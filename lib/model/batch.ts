@@ -4,6 +4,28 @@
 import { Tensor, tensor } from '../tensor';
 import { LossHead, TokenSequence, segmentSees } from './sequences';
 import { SPECIAL_TOKENS } from './vocabulary';
+import { GEO_NONE, geoPatchIndex } from './geometry';
+import { LAYOUT_MAP_FEATURES, mapObjects, writeLayoutMap } from './layout_map';
+
+export interface CollateOptions {
+  device?: 'cpu' | 'cuda';
+  /** Patches per image side: builds the layout map for the L2I tokens that draw a patch. */
+  layoutMapSide?: number;
+}
+
+/** The layout map rows of a batch: every segment-0 token that draws a patch of its layout. */
+export function layoutMapData(seqs: readonly TokenSequence[], T: number, side: number): Float32Array {
+  const F = LAYOUT_MAP_FEATURES;
+  const out = new Float32Array(seqs.length * T * F);
+  seqs.forEach((s, b) => {
+    if (!s.layout) return;
+    const objects = mapObjects(s.layout);
+    s.geoNext.forEach((g, t) => {
+      if (g !== GEO_NONE && s.seg[t] === 0) writeLayoutMap(out, (b * T + t) * F, objects, geoPatchIndex(g), side);
+    });
+  });
+  return out;
+}
 
 export interface Batch {
   batch: number;
@@ -14,6 +36,8 @@ export interface Batch {
   /** i32 [B, T] geometry ids of each token and of the token it predicts (lib/model/geometry.ts). */
   geo: Tensor;
   geoNext: Tensor;
+  /** f32 [B, T, LAYOUT_MAP_FEATURES] when collated with layoutMapSide (lib/model/layout_map.ts), else null. */
+  layoutMap: Tensor | null;
   /**
    * i32 [B, T, T] when some sequence has segments that must not see each other (PMTP), else null:
    * with right padding, plain causal attention is then exact for the real tokens.
@@ -73,7 +97,7 @@ function textKind(s: TokenSequence, t: number): number {
 }
 const BOX_ID = SPECIAL_TOKENS.indexOf('<box>');
 
-export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' | 'cuda' } = {}): Batch {
+export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {}): Batch {
   if (!Array.isArray(seqs) || seqs.length === 0) throw new RangeError('collate: seqs must be a non-empty array of token sequences');
   const B = seqs.length;
   const T = Math.max(...seqs.map((s) => s.ids.length));
@@ -98,6 +122,7 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
     pos: i32(pos, [B, T]),
     geo: i32(geo, [B, T]),
     geoNext: i32(geoNext, [B, T]),
+    layoutMap: opts.layoutMapSide ? tensor(layoutMapData(seqs, T, opts.layoutMapSide), [B, T, LAYOUT_MAP_FEATURES], { device }) : null,
     mask: seqs.some(needsMask) ? i32(buildMask(seqs, T), [B, T, T]) : null,
     imageRows: i32(img, [img.length]),
     imageTargets: i32(imgT, [imgT.length]),
@@ -110,5 +135,5 @@ export function collate(seqs: readonly TokenSequence[], opts: { device?: 'cpu' |
 }
 
 export function disposeBatch(b: Batch): void {
-  for (const t of [b.ids, b.pos, b.geo, b.geoNext, b.mask, b.imageRows, b.imageTargets, b.textRows, b.textTargets]) t?.dispose();
+  for (const t of [b.ids, b.pos, b.geo, b.geoNext, b.layoutMap, b.mask, b.imageRows, b.imageTargets, b.textRows, b.textTargets]) t?.dispose();
 }

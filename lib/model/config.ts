@@ -18,10 +18,12 @@ export interface EchoGenConfig {
    * (absent in checkpoints written before it existed: false).
    */
   geometry?: boolean;
+  /** Whether drawing steps get the layout map of lib/model/layout_map.ts (absent: false). */
+  layoutMap?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -47,9 +49,11 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   }
   if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0)) throw new RangeError(`${at}config.mlpRatio must be a positive number, got ${JSON.stringify(o.mlpRatio)}`);
   if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
-  if (o.geometry !== undefined && typeof o.geometry !== 'boolean') throw new TypeError(`${at}config.geometry must be a boolean, got ${JSON.stringify(o.geometry)}`);
+  for (const k of ['geometry', 'layoutMap'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${at}config.${k} must be a boolean, got ${JSON.stringify(o[k])}`);
+  }
   const cfg = o as unknown as EchoGenConfig;
   if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false };
 }

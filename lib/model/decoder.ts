@@ -5,6 +5,15 @@ import { Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { KvCache } from '../nn';
 import { TokenSequence } from './sequences';
+import { layoutMapData } from './batch';
+import { LAYOUT_MAP_FEATURES, mapObjects, writeLayoutMap } from './layout_map';
+
+/** A prompt left-padded to P tokens (padding: id 0, segment -1, no geometry), for the prefill map. */
+function leftPad(p: TokenSequence, P: number): TokenSequence {
+  const n = P - p.ids.length;
+  const pad = <T>(a: T[], v: T): T[] => [...Array.from({ length: n }, () => v), ...a];
+  return { ids: pad(p.ids, 0), pos: pad(p.pos, 0), seg: pad(p.seg, -1), head: pad(p.head, 0), target: pad(p.target, -1), geo: pad(p.geo, 0), geoNext: pad(p.geoNext, 0), layout: p.layout };
+}
 import type { EchoGen } from './echogen';
 
 export class IncrementalDecoder {
@@ -46,7 +55,10 @@ export class IncrementalDecoder {
     this.model.checkPositions(pos);
     const dev = this.model.device;
     const i32 = (a: Int32Array): Tensor => tensor(a, [B, P], { dtype: 'i32', device: dev });
-    const x = this.model.embed(i32(ids), i32(pos), i32(geo), i32(geoNext));
+    const map = this.model.layoutMap
+      ? tensor(layoutMapData(this.prompts.map((p) => leftPad(p, P)), P, this.side), [B, P, LAYOUT_MAP_FEATURES], { device: dev })
+      : null;
+    const x = this.model.embed(i32(ids), i32(pos), i32(geo), i32(geoNext), map);
     const h = this.model.run(x, { causal: true, mask: this.keyMask(P, P), caches: this.caches });
     this.length = P;
     return ops.reshape(ops.slice(h, 1, P - 1, P), [B, this.model.config.dim]);
@@ -57,13 +69,13 @@ export class IncrementalDecoder {
    * the token it predicts (one for all rows, or one per row; lib/model/geometry.ts); returns its
    * hidden state [B, dim].
    */
-  step(tokenEmbedding: Tensor, geo: number | readonly number[] = 0, geoNext: number | readonly number[] = 0): Tensor {
+  step(tokenEmbedding: Tensor, geo: number | readonly number[] = 0, geoNext: number | readonly number[] = 0, drawsPatch = -1): Tensor {
     if (!this.length) throw new Error('IncrementalDecoder.step: call prefill() first');
     const B = this.batch, D = this.model.config.dim, dev = this.model.device;
     const pos = Int32Array.from(this.nextPos);
     this.model.checkPositions(pos);
     const perRow = (g: number | readonly number[]): Tensor => tensor(typeof g === 'number' ? new Int32Array(B).fill(g) : Int32Array.from(g), [B, 1], { dtype: 'i32', device: dev });
-    const ctx = this.model.context(tensor(pos, [B, 1], { dtype: 'i32', device: dev }), perRow(geo), perRow(geoNext));
+    const ctx = this.model.context(tensor(pos, [B, 1], { dtype: 'i32', device: dev }), perRow(geo), perRow(geoNext), this.stepMap(drawsPatch));
     const x = ops.add(ops.reshape(tokenEmbedding, [B, 1, D]), ctx);
     const h = this.model.run(x, { causal: true, mask: this.keyMask(1, this.length + 1), caches: this.caches });
     this.length++;
@@ -72,6 +84,16 @@ export class IncrementalDecoder {
   }
 
   dispose(): void { for (const c of this.caches) c.dispose(); }
+
+  private get side(): number { return this.model.config.imageSize / this.model.config.patchSize; }
+
+  /** The layout map [B, 1, F] of a step that draws patch k of each row's layout (null: none). */
+  private stepMap(k: number): Tensor | null {
+    if (!this.model.layoutMap || k < 0) return null;
+    const F = LAYOUT_MAP_FEATURES, out = new Float32Array(this.batch * F);
+    this.prompts.forEach((p, b) => { if (p.layout) writeLayoutMap(out, b * F, mapObjects(p.layout), k, this.side); });
+    return tensor(out, [this.batch, 1, F], { device: this.model.device });
+  }
 
   /** [B, Tq, Tk] mask hiding the left padding, or undefined when there is none (causal is enough). */
   private keyMask(Tq: number, Tk: number): Tensor | undefined {

@@ -14,7 +14,9 @@ import { Box, COORD_BINS, dequantizeBox } from './layout_tokens';
 import { withDecoder } from './decoder';
 import { imagesToTensor } from './images';
 import { GEO_FEATURES, GEO_NONE, coordEdgeIds, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';
-import { BOX_KIND_OTHER } from './batch';
+import { BOX_KIND_OTHER, collate } from './batch';
+import { LAYOUT_MAP_FEATURES } from './layout_map';
+import type { TokenSequence } from './sequences';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
 
@@ -59,6 +61,8 @@ export class EchoGen extends Module {
   /** The shared coordinate encoding (config.geometry): a fixed Fourier table and two learned projections. */
   readonly geoOwn: Linear | null = null;
   readonly geoNext: Linear | null = null;
+  /** The layout map's projection (config.layoutMap; lib/model/layout_map.ts). */
+  readonly layoutMap: Linear | null = null;
   /** The coordinate pointer's query map (config.geometry; see coordLogits). */
   readonly coordQuery: Linear | null = null;
   private geoFeatures: Tensor | null = null;
@@ -87,6 +91,12 @@ export class EchoGen extends Module {
       const t = geoTable(c.imageSize / c.patchSize);
       this.geoFeatures = tensor(t.data, [t.rows, GEO_FEATURES]);
     }
+    if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
+  }
+
+  /** Collates sequences for this model (on its device, with the layout map when it uses one). */
+  collate(seqs: readonly TokenSequence[]): Batch {
+    return collate(seqs, { device: this.device, layoutMapSide: this.layoutMap ? this.config.imageSize / this.config.patchSize : undefined });
   }
 
   /** A model of a preset's shape over `words`, with a fitted VQ tokenizer. */
@@ -139,16 +149,17 @@ export class EchoGen extends Module {
    * Token embeddings plus where each token is (`context`): ids, pos, geo, geoNext i32 [B, T] ->
    * [B, T, dim].
    */
-  embed(ids: Tensor, pos: Tensor, geo?: Tensor, geoNext?: Tensor): Tensor {
-    return ops.add(this.tokens.forward(ids), this.context(pos, geo, geoNext));
+  embed(ids: Tensor, pos: Tensor, geo?: Tensor, geoNext?: Tensor, layoutMap?: Tensor | null): Tensor {
+    return ops.add(this.tokens.forward(ids), this.context(pos, geo, geoNext, layoutMap));
   }
 
   /**
    * Position embeddings plus, with config.geometry, the projected Fourier features of each token's
    * own geometry id and of the one it predicts (lib/model/geometry.ts); geo ids default to none.
    */
-  context(pos: Tensor, geo?: Tensor, geoNext?: Tensor): Tensor {
+  context(pos: Tensor, geo?: Tensor, geoNext?: Tensor, layoutMap?: Tensor | null): Tensor {
     let x = this.positions.forward(pos);
+    if (this.layoutMap && layoutMap) x = ops.add(x, this.layoutMap.forward(layoutMap));
     if (this.geoFeatures && this.geoOwn && this.geoNext) {
       if (geo) x = ops.add(x, ops.embedding(this.geoOwn.forward(this.geoFeatures), geo));
       if (geoNext) x = ops.add(x, ops.embedding(this.geoNext.forward(this.geoFeatures), geoNext));
@@ -171,7 +182,7 @@ export class EchoGen extends Module {
 
   /** Hidden states [B, T, dim] of a collated batch. */
   forward(batch: Batch): Tensor {
-    return this.run(this.embed(batch.ids, batch.pos, batch.geo, batch.geoNext), { causal: true, mask: batch.mask ?? undefined });
+    return this.run(this.embed(batch.ids, batch.pos, batch.geo, batch.geoNext, batch.layoutMap), { causal: true, mask: batch.mask ?? undefined });
   }
 
   imageLogits(h: Tensor): Tensor { return this.imageHead.forward(h); }
@@ -249,7 +260,7 @@ export class EchoGen extends Module {
         const logits = this.imageLogits(h);
         const code = temperature === 0 ? argmaxRows(logits) : gumbelSoftmax(ops.scale(logits, 1 / temperature), { tau: 1, seed, offset: s * B * K }).indices;
         picked.push(code);
-        if (s + 1 < n) h = dec.step(ops.embedding(table, code), geoPatch(s), geoPatch(s + 1));
+        if (s + 1 < n) h = dec.step(ops.embedding(table, code), geoPatch(s), geoPatch(s + 1), s + 1);
       }
       // Read back once at the end (no per-step synchronisation); concat has no i32 kernel.
       const out = new Int32Array(B * n);

@@ -23,6 +23,8 @@ export const GEO_FEATURES = 4 * GEO_FREQUENCIES;
 export const geoXEdge = (edge: number): number => X_EDGE + edge;
 export const geoYEdge = (edge: number): number => Y_EDGE + edge;
 export const geoPatch = (k: number): number => PATCH + k;
+/** The patch index of a patch geometry id (-1 for any other id). */
+export const geoPatchIndex = (id: number): number => (id >= PATCH ? id - PATCH : -1);
 
 /** Geometry ids of a box's four coordinate tokens (bins x1 y1 x2 y2; x2/y2 bins end one bin later). */
 export function boxGeo(bins: readonly number[]): number[] {

@@ -31,6 +31,8 @@ export interface TokenSequence {
   geo: number[];
   /** Per position: the geometry id of the token it predicts (the next patch while drawing; 0 = none). */
   geoNext: number[];
+  /** The layout the L2I part draws (for the layout map of lib/model/layout_map.ts). */
+  layout?: Layout;
 }
 
 export const SEG_L2I = 0;
@@ -106,6 +108,7 @@ function layoutIds(v: Vocabulary, layout: Layout): { ids: number[]; geo: number[
  */
 function pushLayout(b: Builder, v: Vocabulary, layout: Layout): number {
   const { ids, geo } = layoutIds(v, layout);
+  b.s.layout = layout;
   b.push(ids, SEG_L2I, 0, LossHead.None, geo);
   const pos = b.push([v.special('<img>')], SEG_L2I, 1);
   b.s.geoNext[b.s.ids.length - 1] = geoPatch(0);  // <img> draws the first patch

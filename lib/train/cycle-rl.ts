@@ -7,7 +7,7 @@
 import { Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { cycleReward } from '../kernels';
-import { EchoGen, Layout, collate, l2iSequence } from '../model';
+import { EchoGen, Layout, l2iSequence } from '../model';
 import { sampleLayouts } from '../data';
 import type { LayoutSourceKind } from '../data';
 import { GrpoOptions, grpoLoss } from './grpo';
@@ -42,7 +42,7 @@ export function rlLayouts(kind: LayoutSourceKind, count: number, seed: number): 
 /** Log-probabilities [B*G*L] of each row's codes under `model`, with grad when enabled. */
 export function codeLogProbs(model: EchoGen, layouts: readonly Layout[], group: number, codes: readonly Int32Array[]): Tensor {
   const seqs = codes.map((c, r) => l2iSequence(model.vocab, layouts[Math.floor(r / group)], c));
-  const batch = collate(seqs, { device: model.device });
+  const batch = model.collate(seqs);
   const h = ops.reshape(model.forward(batch), [batch.batch * batch.length, model.config.dim]);
   const logits = model.imageLogits(ops.gatherRows(h, batch.imageRows));
   return ops.scale(ops.crossEntropy(logits, batch.imageTargets, { reduction: 'none' }), -1);

@@ -3,7 +3,7 @@
 // token table), and the I2L pass grounds every expression in those soft tokens. The grounding loss
 // thus flows back through the soft tokens into the generator; the generation loss stays on.
 import * as ops from '../autograd';
-import { EchoGen, collate, l2iSequence, pmtpSequence } from '../model';
+import { EchoGen, l2iSequence, pmtpSequence } from '../model';
 import { Example } from './data';
 import { StepResult, i2lPart } from './pmtp';
 import { TrainRng } from './rng';
@@ -25,10 +25,9 @@ const PREFIX_BEFORE_CODES = 2;
 export function djoStep(model: EchoGen, examples: readonly Example[], rng: TrainRng, opts: DjoOptions): StepResult {
   if (!(opts.tau > 0)) throw new RangeError(`djoStep: opts.tau must be > 0, got ${opts.tau}`);
   const B = examples.length, L = model.vq.tokensPerImage, D = model.config.dim;
-  const dev = model.device;
 
   // L2I, teacher-forced: logits for every image code of every example, in example order.
-  const gen = collate(examples.map((ex) => l2iSequence(model.vocab, ex.layout, ex.codes)), { device: dev });
+  const gen = model.collate(examples.map((ex) => l2iSequence(model.vocab, ex.layout, ex.codes)));
   const h1 = ops.reshape(model.forward(gen), [gen.batch * gen.length, D]);
   const logits = model.imageLogits(ops.gatherRows(h1, gen.imageRows));
   const genLoss = ops.crossEntropy(logits, gen.imageTargets);
@@ -39,7 +38,7 @@ export function djoStep(model: EchoGen, examples: readonly Example[], rng: Train
   const soft = ops.reshape(ops.matmul(weights, model.imageTokenTable()), [B, L, D]);
 
   // I2L on the soft tokens: the real ids' embeddings everywhere but the code positions.
-  const ground = collate(examples.map((ex) => i2lPart(pmtpSequence(model.vocab, ex.layout, ex.codes))), { device: dev });
+  const ground = model.collate(examples.map((ex) => i2lPart(pmtpSequence(model.vocab, ex.layout, ex.codes))));
   const T = ground.length;
   const tok = model.tokens.forward(ground.ids);
   const tok2 = ops.concat([ops.slice(tok, 1, 0, PREFIX_BEFORE_CODES), soft, ops.slice(tok, 1, PREFIX_BEFORE_CODES + L, T)], 1);

@@ -8,7 +8,7 @@
 import { tensor } from '../tensor';
 import * as ops from '../autograd';
 import { InitRng, LayerNorm, Linear, Module } from '../nn';
-import { EchoGen, Layout, collate, l2iSequence } from '../model';
+import { EchoGen, Layout, l2iSequence } from '../model';
 import { contrastivePairs } from '../data';
 import type { CurriculumStage } from '../data';
 import { encodeLayouts } from './data';
@@ -50,7 +50,7 @@ export function evogenStep(model: EchoGen, head: ContrastiveHead, pairs: readonl
   const B = pairs.length, L = model.vq.tokensPerImage, D = model.config.dim;
   const prompt = (c: string): Layout => captionOnly({ caption: c, objects: [] });
   const seqs = [...pairs.map((p) => l2iSequence(model.vocab, prompt(p.caption), p.positive)), ...pairs.map((p) => l2iSequence(model.vocab, prompt(p.caption), p.negative))];
-  const batch = collate(seqs, { device: model.device });
+  const batch = model.collate(seqs);
   const flat = ops.reshape(model.forward(batch), [batch.batch * batch.length, D]);
   const imageH = ops.gatherRows(flat, batch.imageRows);
   // Generation loss on the positives only (their image rows come first).

@@ -6,7 +6,7 @@
 import { Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { GatedSelfAttention, InitRng, Mlp, Module } from '../nn';
-import { EchoGen, Layout, collate, geoPatch, l2iPrompt, l2iSequence } from '../model';
+import { EchoGen, Layout, geoPatch, l2iPrompt, l2iSequence } from '../model';
 import { Example } from './data';
 import { StepResult } from './pmtp';
 
@@ -81,7 +81,7 @@ export function freeze(base: EchoGen): void { for (const p of base.parameters())
 /** One GLIGEN step: next-code cross-entropy of the caption-only base with the layout fed through the adapter. */
 export function gligenStep(base: EchoGen, adapter: GligenAdapter, examples: readonly Example[]): StepResult {
   const seqs = examples.map((ex) => l2iSequence(base.vocab, captionOnly(ex.layout), ex.codes));
-  const batch = collate(seqs, { device: base.device });
+  const batch = base.collate(seqs);
   const { g, counts } = adapter.tokens(base, examples.map((e) => e.layout));
   const h = ops.reshape(adapter.run(base, batch.ids, batch.pos, g, counts, batch.geo, batch.geoNext), [batch.batch * batch.length, base.config.dim]);
   const loss = ops.crossEntropy(base.imageLogits(ops.gatherRows(h, batch.imageRows)), batch.imageTargets);

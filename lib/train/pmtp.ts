@@ -4,7 +4,7 @@
 // send a scene as L2I alone or as I2L alone.
 import { Tensor } from '../tensor';
 import * as ops from '../autograd';
-import { EchoGen, TokenSequence, collate, l2iSequence, pmtpSequence, SEG_IMAGE_PREFIX } from '../model';
+import { EchoGen, TokenSequence, l2iSequence, pmtpSequence, SEG_IMAGE_PREFIX } from '../model';
 import { Example } from './data';
 import { Task, TaskMix, pickTask } from './schedule';
 import { TrainRng } from './rng';
@@ -58,7 +58,7 @@ export function pmtpStep(model: EchoGen, examples: readonly Example[], rng: Trai
   const seqs = examples.map((ex) => taskSequence(model, ex, pickTask(mix, rng.float())));
   // The batch's tensors must outlive backward (gatherRows and crossEntropy read them there): the
   // trainer runs step, backward and update in one tidy() scope, which frees them.
-  const batch = collate(seqs, { device: model.device });
+  const batch = model.collate(seqs);
   const { image, text } = model.loss(batch);
   const loss = combine(image, text, opts.textWeight ?? 1);
   const stats: Record<string, number> = {};
