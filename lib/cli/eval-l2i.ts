@@ -6,19 +6,14 @@ import type { L2iReport } from '../eval';
 import { progress } from './progress';
 import { readScenes, reportingLayoutErrors } from './render';
 import { UsageError, requireString } from './verb';
-import type { Verb, VerbArgs } from './verb';
+import type { VerbArgs } from './verb';
 
-export const evalL2iOptions: Verb['options'] = {
-  layouts: { type: 'string' },
-  real: { type: 'boolean' },
-  json: { type: 'boolean' },
-};
 
 export function formatL2iReport(r: L2iReport, what: string): string {
   const f = (v: number) => v.toFixed(4);
   const lines = [
     `${what}: ${r.n} layouts, ${r.objects} objects`,
-    `  AP ${f(r.AP)}   AP50 ${f(r.AP50)}   AP75 ${f(r.AP75)}   compositional ${f(r.compositional)}`,
+    `  AP ${f(r.AP)}   AP50 ${f(r.AP50)}   AP75 ${f(r.AP75)}   compositional ${f(r.compositional)}${r.unparsed ? ` (${r.unparsed} unparsed caption${r.unparsed === 1 ? '' : 's'} not scored)` : ''}`,
     '  per category (AP / gts):',
     ...r.perCategory.map((c) => `    ${c.category.padEnd(16)} ${f(c.AP)} / ${c.gts}`),
   ];
@@ -40,7 +35,7 @@ export function evalL2iReal(args: VerbArgs): Promise<number> {
     }
     if (args.values.json) {
       const perCategory = Object.fromEntries(report.perCategory.map((c) => [c.category, { AP: c.AP, AP50: c.AP50, AP75: c.AP75, gts: c.gts, dts: c.dts }]));
-      console.log(JSON.stringify({ images: 'real', n: report.n, objects: report.objects, AP: report.AP, AP50: report.AP50, AP75: report.AP75, compositional: report.compositional, perCategory }));
+      console.log(JSON.stringify({ images: 'real', n: report.n, objects: report.objects, AP: report.AP, AP50: report.AP50, AP75: report.AP75, compositional: report.compositional, unparsed: report.unparsed, perCategory }));
     } else {
       console.log(formatL2iReport(report, `detector on the world's renders of ${file}`));
     }

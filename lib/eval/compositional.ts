@@ -14,22 +14,27 @@ export function captionSatisfied(caption: string | ParsedCaption, result: Detect
 }
 
 export interface CompositionalAccuracy {
+  /** satisfied / (n - unparsed): the share of the captions the grammar reads that the image makes true (0 when none parse). */
   accuracy: number;
   satisfied: number;
   n: number;
+  /** Captions made of known words that the caption grammar cannot read: not scored, counted here. */
+  unparsed: number;
 }
 
 export function compositionalAccuracy(items: readonly { caption: string | ParsedCaption; result: DetectionResult }[]): CompositionalAccuracy {
   if (!Array.isArray(items) || items.length === 0) throw new RangeError('compositionalAccuracy: items must be a non-empty array of { caption, result }');
-  let satisfied = 0;
-  items.forEach((it, i) => {
-    let ok: boolean;
+  let satisfied = 0, unparsed = 0;
+  for (const it of items) {
+    let parsed: ParsedCaption;
     try {
-      ok = captionSatisfied(it.caption, it.result);
-    } catch (e) {
-      throw new RangeError(`compositionalAccuracy: items[${i}].caption: ${(e as Error).message}`);
+      parsed = typeof it.caption === 'string' ? parseCaption(it.caption) : it.caption;
+    } catch {
+      unparsed++;
+      continue;
     }
-    if (ok) satisfied++;
-  });
-  return { accuracy: satisfied / items.length, satisfied, n: items.length };
+    if (captionSatisfied(parsed, it.result)) satisfied++;
+  }
+  const scored = items.length - unparsed;
+  return { accuracy: scored > 0 ? satisfied / scored : 0, satisfied, n: items.length, unparsed };
 }

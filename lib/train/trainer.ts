@@ -97,6 +97,16 @@ export interface TrainHooks {
   onStageEnd?(stage: StageName): void;
   onCheckpoint?(dir: string): void;
   onMessage?(text: string): void;
+  /** The run stopped early on `shouldStop`; `checkpoint` resumes it (`--resume`). */
+  onStopped?(info: TrainStopped): void;
+}
+
+/** Where a run that stopped on `shouldStop` left off. */
+export interface TrainStopped {
+  checkpoint: string;
+  stage: StageName;
+  /** The next step to run in `stage`. */
+  step: number;
 }
 
 export interface TrainRunOptions {
@@ -107,13 +117,18 @@ export interface TrainRunOptions {
   /** Start from this model checkpoint instead of a fresh one (its tokenizer too). */
   init?: string;
   hooks?: TrainHooks;
+  /**
+   * Polled after every step (the loop yields to the event loop first, so signal handlers run):
+   * when it returns true the run writes a checkpoint, calls hooks.onStopped and returns the model.
+   */
+  shouldStop?: () => boolean;
 }
 
 const STATE_FILE = 'state.json';
 const OPTIM_DIR = 'optim';
 export const FINAL_DIR = 'model';
 
-function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: Optimizer, cfg: TrainConfig, state: TrainState, hooks?: TrainHooks): void {
+function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: Optimizer, cfg: TrainConfig, state: TrainState, hooks?: TrainHooks): string {
   const dir = saveCheckpoint(out, state.stage * 1_000_000 + state.step, (tmp) => {
     model.save(path.join(tmp, 'model'));
     if (ref) ref.save(path.join(tmp, 'ref'));
@@ -121,6 +136,7 @@ function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: 
     fs.writeFileSync(path.join(tmp, STATE_FILE), JSON.stringify({ config: cfg, state }, null, 2) + '\n');
   });
   hooks?.onCheckpoint?.(dir);
+  return dir;
 }
 
 /** Saves a finished model directory atomically (temp dir + rename over the old one). */
@@ -177,6 +193,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
   const logFile = path.join(run.out, 'log.jsonl');
   const rng = new TrainRng(0);
   rng.state = state.rng;
+  let stopping = false;
 
   for (; state.stage < cfg.stages.length; state.stage++, state.step = 0) {
     const name = cfg.stages[state.stage];
@@ -205,6 +222,19 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
       fs.appendFileSync(logFile, JSON.stringify(log) + '\n');
       hooks?.onStep?.(log);
       state.elapsedSec += (Date.now() - t0) / 1000;
+      if (run.shouldStop) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        stopping = stopping || run.shouldStop();
+      }
+      if (stopping && state.step + 1 < total) {
+        state.rng = rng.state;
+        const dir = writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, opt, cfg, { ...state, step: state.step + 1 }, hooks);
+        opt.dispose();
+        hooks?.onStageEnd?.(name);
+        ref?.dispose();
+        hooks?.onStopped?.({ checkpoint: dir, stage: name, step: state.step + 1 });
+        return model;
+      }
       if (Date.now() - lastSave >= everyMs && state.step + 1 < total) {
         state.rng = rng.state;
         writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, opt, cfg, { ...state, step: state.step + 1 }, hooks);
@@ -217,8 +247,13 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     // The stage's end is a checkpoint too: a resume after it starts the next stage.
     state.rng = rng.state;
     const nextOpt = createOptimizer(model, cfg.lr[name]);
-    writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, nextOpt, cfg, { ...state, stage: state.stage + 1, step: 0 }, hooks);
+    const dir = writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, nextOpt, cfg, { ...state, stage: state.stage + 1, step: 0 }, hooks);
     nextOpt.dispose();
+    if (stopping && state.stage + 1 < cfg.stages.length) {
+      ref?.dispose();
+      hooks?.onStopped?.({ checkpoint: dir, stage: cfg.stages[state.stage + 1], step: 0 });
+      return model;
+    }
   }
   saveModelAtomic(model, path.join(run.out, FINAL_DIR));
   writeFileAtomic(path.join(run.out, 'DONE'), new Date().toISOString() + '\n');
