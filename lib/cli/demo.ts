@@ -58,7 +58,7 @@ export const demoVerb: Verb = {
       const render = renderLayout(l as Parameters<typeof renderLayout>[0]);
       rows.push([drawBoxes(render, S, l.objects.map((o) => o.box), LAYOUT_BOX), gen[i], drawBoxes(gen[i], S, genBoxes, GROUND_BOX)]);
     });
-    const rowLabels = perLayout.map((p, i) => `${i + 1}. ${p.caption}  (cycle IoU ${p.cycleIou.map((v) => v.toFixed(2)).join(' ')})`);
+    const rowLabels = perLayout.map((p, i) => `${i + 1}. ${p.caption}`);
     writeGrid(out, rows, S, 3, { columns: DEMO_COLUMNS, rows: rowLabels });
     model.dispose();
     const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);

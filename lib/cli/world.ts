@@ -39,6 +39,7 @@ export const worldVerb: Verb = {
   },
   notes: ['The output is written in a hidden temporary directory next to DIR and renamed when complete, so an interrupted or killed run leaves no partial DIR.'],
   async run(args) {
+    for (const r of ['n', 'seed']) if (args.values[r] === undefined) throw new UsageError(`--${r} is required`);
     const n = intOption(args, 'n', 0, { min: 1, max: MAX_WORLD_SCENES });
     const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED });
     const out = requireString(args, 'out');

@@ -75,6 +75,6 @@ describe('layout files', () => {
   });
 
   test('a missing file is a LayoutError naming it', () => {
-    expect(() => readLayouts(path.join(dir, 'nope.jsonl'))).toThrow(/nope\.jsonl:0: cannot read the file/);
+    expect(() => readLayouts(path.join(dir, 'nope.jsonl'))).toThrow(/nope\.jsonl: cannot read the file/);
   });
 });
