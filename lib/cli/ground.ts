@@ -1,7 +1,7 @@
 // `echogen ground`: the box of an expression in a 64x64 PNG.
 import * as fs from 'fs';
 import { tidy } from '../tensor';
-import { normalizeText, readPng, tokenize } from '../data';
+import { normalizeExpression, readPng, tokenize } from '../data';
 import { InputError, Verb, requireString } from './verb';
 import { loadModel } from './shipped';
 import { rgbToTensor } from './images';
@@ -21,7 +21,7 @@ export const groundVerb: Verb = {
     const raw = requireString(args, 'expr');
     let expr: string;
     try {
-      expr = normalizeText(raw);
+      expr = normalizeExpression(raw);
       tokenize(expr);
     } catch (e) {
       throw new InputError(`--expr: ${(e as Error).message}`);

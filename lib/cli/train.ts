@@ -126,7 +126,7 @@ export function resumeConflict(saved: TrainConfig, asked: TrainConfig, out: stri
 function runEntries(out: string): string[] {
   if (!fs.existsSync(out)) return [];
   return fs.readdirSync(out).filter((f) => f === 'config.json' || f === 'LATEST' || f === 'log.jsonl' || f === 'DONE' || f === 'model' ||
-    f.startsWith('ckpt-') || f.startsWith('stage-') || f.startsWith('.tmp-') || f.startsWith('model.'));
+    f.startsWith('ckpt-') || f.startsWith('stage-') || f.startsWith('.tmp-') || f.startsWith('model.')).sort();
 }
 
 /** The saved configuration of the run in `out` (its newest checkpoint's). */
