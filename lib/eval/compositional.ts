@@ -4,6 +4,7 @@
 // relations from the detected boxes, depth from which region covers which). Extra detections the
 // caption does not mention are allowed.
 import { parseCaption } from '../data/grammar';
+import { tokenize } from '../data/vocab';
 import type { ParsedCaption } from '../data/grammar';
 import { captionHolds } from '../data/semantics';
 import type { DetectionResult } from './detector';
@@ -25,14 +26,22 @@ export interface CompositionalAccuracy {
 export function compositionalAccuracy(items: readonly { caption: string | ParsedCaption; result: DetectionResult }[]): CompositionalAccuracy {
   if (!Array.isArray(items) || items.length === 0) throw new RangeError('compositionalAccuracy: items must be a non-empty array of { caption, result }');
   let satisfied = 0, unparsed = 0;
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
     let parsed: ParsedCaption;
-    try {
-      parsed = typeof it.caption === 'string' ? parseCaption(it.caption) : it.caption;
-    } catch {
-      unparsed++;
-      continue;
-    }
+    if (typeof it.caption === 'string') {
+      // An unknown word is an error; known words the grammar cannot read are "unparsed".
+      try {
+        tokenize(it.caption);
+      } catch (e) {
+        throw new RangeError(`compositionalAccuracy: items[${i}].caption: ${(e as Error).message}`);
+      }
+      try {
+        parsed = parseCaption(it.caption);
+      } catch {
+        unparsed++;
+        continue;
+      }
+    } else parsed = it.caption;
     if (captionSatisfied(parsed, it.result)) satisfied++;
   }
   const scored = items.length - unparsed;
