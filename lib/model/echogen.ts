@@ -1,5 +1,5 @@
 // EchoGen: one decoder-only transformer over the unified vocabulary with two heads, the image-code
-// head and the text/box head (DESIGN.md section 5).
+// head and the text/box head (docs/design.md section 5).
 import * as path from 'path';
 import { Device, Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
@@ -140,7 +140,7 @@ export class EchoGen extends Module {
   imageLogits(h: Tensor): Tensor { return this.imageHead.forward(h); }
   textLogits(h: Tensor): Tensor { return this.textHead.forward(h); }
 
-  /** Both tasks' mean cross-entropies on the rows the batch marks (DESIGN.md section 5). */
+  /** Both tasks' mean cross-entropies on the rows the batch marks (docs/design.md section 5). */
   loss(batch: Batch, hidden?: Tensor): Losses {
     const h = hidden ?? this.forward(batch);
     const flat = ops.reshape(h, [batch.batch * batch.length, this.config.dim]);
