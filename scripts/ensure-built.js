@@ -31,7 +31,8 @@ function ensureBuilt() {
     const cmakeJs = resolveBin('cmake-js/bin/cmake-js');
     if (!cmakeJs) throw new Error('echogen: the native addon is not built and cmake-js is not installed; run `npm install` in ' + root);
     const source = fs.existsSync(path.join(root, 'test'));
-    run(process.execPath, [cmakeJs, 'compile', '--out', 'build', ...(source ? [] : ['--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF'])]);
+    const cudaOff = process.env.ECHOGEN_WITH_CUDA === '0' || process.env.ECHOGEN_WITH_CUDA === 'OFF';
+    run(process.execPath, [cmakeJs, 'compile', '--out', 'build', ...(source ? [] : ['--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF']), ...(cudaOff ? ['--CDECHOGEN_WITH_CUDA=OFF'] : [])]);
   }
   if (!fs.existsSync(dist)) {
     const tsc = resolveBin('typescript/bin/tsc');

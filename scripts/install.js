@@ -17,21 +17,26 @@ function run(script, args) {
   if (r.status !== 0) process.exit(r.status === null ? 1 : r.status);
 }
 
+// ECHOGEN_WITH_CUDA=0 skips the CUDA backend (a CPU-only addon, built in about a minute).
+const cudaOff = process.env.ECHOGEN_WITH_CUDA === '0' || process.env.ECHOGEN_WITH_CUDA === 'OFF';
+const cudaArgs = cudaOff ? ['--CDECHOGEN_WITH_CUDA=OFF'] : [];
+
 function hasNvcc() {
+  if (cudaOff) return false;
   const dirs = (process.env.PATH || '').split(path.delimiter);
   return dirs.some((d) => d && fs.existsSync(path.join(d, 'nvcc')));
 }
 
 const t0 = Date.now();
-process.stderr.write(`echogen: building the native addon with cmake-js${hasNvcc() ? ' (nvcc found: the CUDA kernels too, several minutes on 2 cores)' : ' (no nvcc: CPU kernels only, about a minute)'}...\n`);
+process.stderr.write(`echogen: building the native addon with cmake-js${hasNvcc() ? ' (nvcc found: the CUDA kernels too, several minutes on 2 cores)' : ' (CPU kernels only, about a minute)'}...\n`);
 if (source) {
-  run('cmake-js/bin/cmake-js', ['compile', '--out', 'build']);
+  run('cmake-js/bin/cmake-js', ['compile', '--out', 'build', ...cudaArgs]);
   run('typescript/bin/tsc', ['-p', 'tsconfig.json']);
 } else {
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
     console.error('echogen: dist/ is missing from this package (the tarball must be made with `npm pack`, whose prepack script compiles it)');
     process.exit(1);
   }
-  run('cmake-js/bin/cmake-js', ['compile', '--out', 'build', '--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF']);
+  run('cmake-js/bin/cmake-js', ['compile', '--out', 'build', '--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF', ...cudaArgs]);
 }
 process.stderr.write(`echogen: built in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
