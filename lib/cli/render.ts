@@ -22,11 +22,6 @@ export function readScenes(file: string): { layouts: Layout[]; scenes: Scene[] }
   return { layouts: entries.map((e) => e.layout), scenes };
 }
 
-/** Runs fn (LayoutErrors reach main.ts, which prints "echogen <verb>: FILE:LINE: reason", exit 1). */
-export async function reportingLayoutErrors(fn: () => Promise<number>): Promise<number> {
-  return fn();
-}
-
 export const renderVerb: Verb = {
   name: 'render',
   summary: "render the world's own image of each layout line to DIR/NNNNN.png",
