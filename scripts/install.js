@@ -30,13 +30,13 @@ function hasNvcc() {
 const t0 = Date.now();
 process.stderr.write(`echogen: building the native addon with cmake-js${hasNvcc() ? ' (nvcc found: the CUDA kernels too, several minutes on 2 cores)' : ' (CPU kernels only, about a minute)'}...\n`);
 if (source) {
-  run('cmake-js/bin/cmake-js', ['compile', '--out', 'build', ...cudaArgs]);
+  run('cmake-js/bin/cmake-js', ['compile', '--log-level', 'warn', '--out', 'build', ...cudaArgs]);
   run('typescript/bin/tsc', ['-p', 'tsconfig.json']);
 } else {
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
     console.error('echogen: dist/ is missing from this package (the tarball must be made with `npm pack`, whose prepack script compiles it)');
     process.exit(1);
   }
-  run('cmake-js/bin/cmake-js', ['compile', '--out', 'build', '--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF', ...cudaArgs]);
+  run('cmake-js/bin/cmake-js', ['compile', '--log-level', 'warn', '--out', 'build', '--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF', ...cudaArgs]);
 }
 process.stderr.write(`echogen: built in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
