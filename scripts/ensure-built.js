@@ -32,7 +32,7 @@ function ensureBuilt() {
     if (!cmakeJs) throw new Error('echogen: the native addon is not built and cmake-js is not installed; run `npm install` in ' + root);
     const source = fs.existsSync(path.join(root, 'test'));
     const cudaOff = process.env.ECHOGEN_WITH_CUDA === '0' || process.env.ECHOGEN_WITH_CUDA === 'OFF';
-    run(process.execPath, [cmakeJs, 'compile', '--out', 'build', ...(source ? [] : ['--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF']), ...(cudaOff ? ['--CDECHOGEN_WITH_CUDA=OFF'] : [])]);
+    run(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn', '--out', 'build', ...(source ? [] : ['--target', 'echogen', '--CDECHOGEN_BUILD_TESTS=OFF']), ...(cudaOff ? ['--CDECHOGEN_WITH_CUDA=OFF'] : [])]);
   }
   if (!fs.existsSync(dist)) {
     const tsc = resolveBin('typescript/bin/tsc');
