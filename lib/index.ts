@@ -1,4 +1,4 @@
-// The public surface of echogen (DESIGN.md section 3).
+// The public surface of echogen (docs/design.md section 3).
 export { Tensor, tensor, zeros, tidy, keep, memory, cachedBytes, emptyCache, backends, buildInfo } from './tensor';
 export type { Device, DType, MemoryInfo, TensorOptions, TypedData, GradFn } from './tensor';
 export * as kernels from './kernels';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The EchoGen ablation on the scene world at an equal budget (DESIGN.md section 6, issue 6):
+// The EchoGen ablation on the scene world at an equal budget (docs/design.md section 6, issue 6):
 // per seed, one shared PMTP trunk, then the same number of further optimiser steps spent as
 //   A  PMTP only                 (--stages pmtp)
 //   B  +DJO                      (--stages djo)

@@ -1,5 +1,5 @@
 // Differentiable attention and Gumbel-Softmax over the fused kernel families (lib/kernels/attention.ts
-// and gumbel.ts, DESIGN.md section 3): the forward kernels' saved outputs (attention's lse, the
+// and gumbel.ts, docs/design.md section 3): the forward kernels' saved outputs (attention's lse, the
 // Gumbel soft sample) are all their backward kernels need.
 import { Tensor } from '../tensor';
 import * as kernels from '../kernels';

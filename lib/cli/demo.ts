@@ -9,28 +9,34 @@ import type { Layout } from '../model';
 import { boxIou } from '../data';
 import type { Box } from '../data';
 import { renderBatch } from '../train/data';
-import { Verb, intOption } from './verb';
+import { MAX_SEED, Verb, intOption } from './verb';
 import { loadModel } from './shipped';
 import { drawBoxes, tensorToRgb, writeGrid } from './images';
 
 const LAYOUT_BOX: [number, number, number] = [0, 0, 0];
 const GROUND_BOX: [number, number, number] = [255, 0, 255];
 
+export const DEMO_COLUMNS = ['world render + layout (black)', 'generated from the layout', 'generated + grounded (magenta)'];
+
 export const demoVerb: Verb = {
   name: 'demo',
   summary: 'generate a few held-out layouts with the shipped model, ground them back, print the numbers, write a PNG grid',
-  usage: 'echogen demo [--checkpoint DIR] [--count N] [--seed S] [--out FILE.png] [--json]',
   options: {
-    checkpoint: { type: 'string' },
-    count: { type: 'string' },
-    seed: { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
+    checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    count: { type: 'string', value: 'N', description: 'layouts to draw, 1 to 64', default: '6' },
+    seed: { type: 'string', value: 'S', description: 'which held-out layouts and the sampling seed', default: '0' },
+    out: { type: 'string', value: 'FILE.png', description: 'the PNG grid', default: 'echogen-demo.png' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
+  notes: [
+    'The grid has one row per layout, under its caption: the world\'s own render with the layout\'s boxes',
+    '(black) | the image the model drew from the layout | that image with the boxes the model found for',
+    "each of the layout's expressions (magenta).",
+  ],
   async run(args) {
     const t0 = Date.now();
-    const count = intOption(args, 'count', 6, 1);
-    const seed = intOption(args, 'seed', 0);
+    const count = intOption(args, 'count', 6, { min: 1, max: 64 });
+    const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED - 20240 });
     const out = (args.values.out as string | undefined) ?? 'echogen-demo.png';
     const model = loadModel(args.values.checkpoint as string | undefined);
     const S = model.config.imageSize;
@@ -52,16 +58,23 @@ export const demoVerb: Verb = {
       const render = renderLayout(l as Parameters<typeof renderLayout>[0]);
       rows.push([drawBoxes(render, S, l.objects.map((o) => o.box), LAYOUT_BOX), gen[i], drawBoxes(gen[i], S, genBoxes, GROUND_BOX)]);
     });
-    writeGrid(out, rows, S, 3);
+    const rowLabels = perLayout.map((p, i) => `${i + 1}. ${p.caption}`);
+    writeGrid(out, rows, S, 3, { columns: DEMO_COLUMNS, rows: rowLabels });
     model.dispose();
     const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
     const seconds = (Date.now() - t0) / 1000;
+    const acc50 = real.filter((v) => v > 0.5).length / Math.max(1, real.length);
     if (json) {
-      console.log(JSON.stringify({ layouts: count, cycleIou: mean(cycle), groundIouReal: mean(real), acc50Real: real.filter((v) => v > 0.5).length / real.length, grid: path.resolve(out), seconds, perLayout }));
+      console.log(JSON.stringify({ layouts: count, cycleIou: mean(cycle), groundIouReal: mean(real), acc50Real: acc50, grid: path.resolve(out), seconds, perLayout }));
     } else {
-      for (const p of perLayout) console.log(`${p.caption}\n  cycle IoU ${p.cycleIou.map((v) => v.toFixed(2)).join(' ')} | IoU on the real render ${p.realIou.map((v) => v.toFixed(2)).join(' ')}`);
-      console.log(`\n${count} layouts, ${cycle.length} expressions: mean cycle IoU ${mean(cycle).toFixed(3)} | grounding on real renders: mean IoU ${mean(real).toFixed(3)}, Acc@0.5 ${(real.filter((v) => v > 0.5).length / real.length).toFixed(3)}`);
-      console.log(`grid (render+layout | generated | generated+grounded boxes): ${path.resolve(out)} (${seconds.toFixed(1)} s)`);
+      console.log('What the numbers mean (IoU: overlap of two boxes, 0 = disjoint, 1 = identical):');
+      console.log('  cycle IoU    the model draws an image from the layout, then finds each expression in its own image; IoU with the layout box');
+      console.log("  real IoU     the model finds each expression in the world's own render of the layout; IoU with the true box");
+      console.log('  Acc@0.5      the share of expressions whose real IoU is above 0.5 (a box "found")');
+      console.log('');
+      perLayout.forEach((p, i) => console.log(`${i + 1}. ${p.caption}\n   cycle IoU ${p.cycleIou.map((v) => v.toFixed(2)).join(' ')} | real IoU ${p.realIou.map((v) => v.toFixed(2)).join(' ')}`));
+      console.log(`\n${count} layouts, ${cycle.length} expressions: mean cycle IoU ${mean(cycle).toFixed(3)} | mean real IoU ${mean(real).toFixed(3)} | Acc@0.5 ${acc50.toFixed(3)}`);
+      console.log(`grid: ${path.resolve(out)} (columns: ${DEMO_COLUMNS.join(' | ')}; ${seconds.toFixed(1)} s)`);
     }
     return 0;
   },

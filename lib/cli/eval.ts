@@ -1,11 +1,12 @@
-// `echogen eval l2i|ground`: the numbers of DESIGN.md section 6 for a model (default: the shipped one).
+// `echogen eval l2i|ground`: the numbers of docs/design.md section 6 for a model (default: the shipped one).
 import * as fs from 'fs';
 import * as path from 'path';
-import { readLayouts, writePng } from '../data';
+import { writePng } from '../data';
+import { readModelLayouts } from './layouts';
 import type { Layout } from '../model';
 import { evalGround, evalL2i } from '../train/evaluate';
 import { evalL2iReal } from './eval-l2i';
-import { Verb, UsageError, intOption, requireString } from './verb';
+import { MAX_SEED, Verb, UsageError, intOption, requireString } from './verb';
 import { loadModel } from './shipped';
 import { progress } from './progress';
 
@@ -14,14 +15,15 @@ const fmt = (v: number): string => v.toFixed(4);
 export const evalVerb: Verb = {
   name: 'eval',
   summary: 'measure a model: l2i (detector AP on generated images, cycle IoU) or ground (Acc@0.5/0.75, mAcc)',
-  usage: 'echogen eval l2i|ground --layouts FILE [--checkpoint DIR] [--real] [--seed S] [--images DIR] [--json]',
+  positionals: 'l2i|ground',
+  required: ['layouts'],
   options: {
-    layouts: { type: 'string' },
-    checkpoint: { type: 'string' },
-    real: { type: 'boolean' },
-    seed: { type: 'string' },
-    images: { type: 'string' },
-    json: { type: 'boolean' },
+    layouts: { type: 'string', value: 'FILE', description: 'layout file (JSON Lines) to evaluate on' },
+    checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    real: { type: 'boolean', description: "l2i only: run the detector on the world's own renders (the upper bound), no model" },
+    seed: { type: 'string', value: 'S', description: 'l2i: sampling seed', default: '0' },
+    images: { type: 'string', value: 'DIR', description: 'l2i: also write the generated images here' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
     const task = args.positionals[0];
@@ -34,14 +36,19 @@ export const evalVerb: Verb = {
     }
     if (args.values.real) throw new UsageError('--real only applies to eval l2i');
     const file = requireString(args, 'layouts');
-    const layouts = readLayouts(file) as Layout[];
-    if (layouts.length === 0) throw new UsageError(`${file}: no layouts in the file`, 1);
-    const json = Boolean(args.values.json);
+    const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED });
     const model = loadModel(args.values.checkpoint as string | undefined);
+    let layouts: Layout[];
+    try {
+      layouts = readModelLayouts(file, model);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    const json = Boolean(args.values.json);
     const t0 = Date.now();
     try {
       if (task === 'l2i') {
-        const seed = intOption(args, 'seed', 0);
         const dir = args.values.images as string | undefined;
         if (dir) fs.mkdirSync(dir, { recursive: true });
         const bar = progress('eval l2i', layouts.length);

@@ -3,15 +3,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tidy } from '../tensor';
-import { readLayouts, writePng } from '../data';
+import { writePng } from '../data';
+import { readModelLayouts } from './layouts';
 import type { Layout } from '../model';
 import { EchoGen } from '../model';
-import { Verb, intOption, requireString } from './verb';
+import { MAX_SEED, Verb, intOption, numberOption, requireString } from './verb';
 import { loadModel } from './shipped';
 import { progress } from './progress';
 import { tensorToRgb } from './images';
 
 export const BOX_SCALE = 4;
+export const MAX_GENERATE_BATCH = 256;
 
 /** Generates images for `layouts` in batches; calls `each(index, rgb)` per image. */
 export function generateAll(model: EchoGen, layouts: readonly Layout[], seed: number, batch: number, each: (i: number, rgb: Uint8Array) => void, temperature = 1): void {
@@ -26,42 +28,43 @@ export function generateAll(model: EchoGen, layouts: readonly Layout[], seed: nu
 export const generateVerb: Verb = {
   name: 'generate',
   summary: 'draw an image for every layout of a layout file (PNG files)',
-  usage: 'echogen generate [--checkpoint DIR] --layouts FILE --out DIR [--seed S] [--temperature T] [--batch N] [--json]',
+  required: ['layouts', 'out'],
   options: {
-    checkpoint: { type: 'string' },
-    layouts: { type: 'string' },
-    out: { type: 'string' },
-    seed: { type: 'string' },
-    temperature: { type: 'string' },
-    batch: { type: 'string' },
-    json: { type: 'boolean' },
+    checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    layouts: { type: 'string', value: 'FILE', description: 'layout file (JSON Lines): one image per line' },
+    out: { type: 'string', value: 'DIR', description: 'output directory: NNNNN.png and NNNNN-boxes.png (4x, layout boxes drawn)' },
+    seed: { type: 'string', value: 'S', description: 'sampling seed', default: '0' },
+    temperature: { type: 'string', value: 'T', description: 'sampling temperature, 0 (greedy) to 10', default: '1' },
+    batch: { type: 'string', value: 'N', description: `layouts decoded together, 1 to ${MAX_GENERATE_BATCH}`, default: '8' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
     const file = requireString(args, 'layouts');
     const out = requireString(args, 'out');
-    const seed = intOption(args, 'seed', 0);
-    const batch = intOption(args, 'batch', 8, 1);
-    const temperature = args.values.temperature === undefined ? 1 : Number(args.values.temperature);
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new Error(`--temperature must be a number >= 0, got ${String(args.values.temperature)}`);
-    const layouts = readLayouts(file) as Layout[];
-    if (layouts.length === 0) throw new Error(`${file}: no layouts in the file`);
+    const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED });
+    const batch = intOption(args, 'batch', 8, { min: 1, max: MAX_GENERATE_BATCH });
+    const temperature = numberOption(args, 'temperature', 1, { min: 0, max: 10 });
     const model = loadModel(args.values.checkpoint as string | undefined);
-    fs.mkdirSync(out, { recursive: true });
-    const bar = progress('generate', layouts.length);
-    const files: string[] = [];
-    const t0 = Date.now();
-    generateAll(model, layouts, seed, batch, (i, rgb) => {
-      const name = path.join(out, `${String(i).padStart(5, '0')}.png`);
-      writePng(name, rgb);
-      writePng(path.join(out, `${String(i).padStart(5, '0')}-boxes.png`), rgb, { scale: BOX_SCALE, boxes: layouts[i].objects.map((o) => [o.box[0], o.box[1], o.box[2], o.box[3]]) });
-      files.push(name);
-      bar.tick(1);
-    }, temperature);
-    bar.stop();
-    const seconds = (Date.now() - t0) / 1000;
-    if (args.values.json) console.log(JSON.stringify({ out, images: files.length, seconds }));
-    else console.log(`wrote ${files.length} images (and -boxes copies) to ${out} in ${seconds.toFixed(1)} s`);
-    model.dispose();
+    try {
+      const layouts = readModelLayouts(file, model);
+      fs.mkdirSync(out, { recursive: true });
+      const bar = progress('generate', layouts.length);
+      const files: string[] = [];
+      const t0 = Date.now();
+      generateAll(model, layouts, seed, batch, (i, rgb) => {
+        const name = path.join(out, `${String(i).padStart(5, '0')}.png`);
+        writePng(name, rgb);
+        writePng(path.join(out, `${String(i).padStart(5, '0')}-boxes.png`), rgb, { scale: BOX_SCALE, boxes: layouts[i].objects.map((o) => [o.box[0], o.box[1], o.box[2], o.box[3]]) });
+        files.push(name);
+        bar.tick(1);
+      }, temperature);
+      bar.stop();
+      const seconds = (Date.now() - t0) / 1000;
+      if (args.values.json) console.log(JSON.stringify({ out, images: files.length, seconds }));
+      else console.log(`wrote ${files.length} images (and -boxes copies) to ${out} in ${seconds.toFixed(1)} s`);
+    } finally {
+      model.dispose();
+    }
     return 0;
   },
 };

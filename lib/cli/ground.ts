@@ -1,44 +1,54 @@
 // `echogen ground`: the box of an expression in a 64x64 PNG.
 import * as fs from 'fs';
 import { tidy } from '../tensor';
-import { readPng } from '../data';
-import { Verb, UsageError, requireString } from './verb';
+import { normalizeExpression, readPng, tokenize } from '../data';
+import { InputError, Verb, requireString } from './verb';
 import { loadModel } from './shipped';
 import { rgbToTensor } from './images';
 
 export const groundVerb: Verb = {
   name: 'ground',
   summary: 'find the box of an expression in an image',
-  usage: 'echogen ground [--checkpoint DIR] --image FILE.png --expr "red circle" [--json]',
+  required: ['image', 'expr'],
   options: {
-    checkpoint: { type: 'string' },
-    image: { type: 'string' },
-    expr: { type: 'string' },
-    json: { type: 'boolean' },
+    checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    image: { type: 'string', value: 'FILE.png', description: 'a 64x64 RGB PNG' },
+    expr: { type: 'string', value: 'TEXT', description: 'the expression, e.g. "the red circle." (case and punctuation are normalised)' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
     const file = requireString(args, 'image');
-    const expr = requireString(args, 'expr');
-    if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`, 1);
+    const raw = requireString(args, 'expr');
+    let expr: string;
+    try {
+      expr = normalizeExpression(raw);
+      tokenize(expr);
+    } catch (e) {
+      throw new InputError(`--expr: ${(e as Error).message}`);
+    }
+    if (!fs.existsSync(file)) throw new InputError('no such file', file);
     let png: ReturnType<typeof readPng>;
     try {
       png = readPng(file);
     } catch (e) {
-      throw new UsageError(`${file}: not a readable PNG (${(e as Error).message})`, 1);
+      throw new InputError(`not a readable PNG (${(e as Error).message})`, file);
     }
     const model = loadModel(args.values.checkpoint as string | undefined);
-    const S = model.config.imageSize;
-    if (png.width !== S || png.height !== S) throw new UsageError(`${file}: the image is ${png.width}x${png.height}; the model reads ${S}x${S}`, 1);
     try {
-      model.vocab.words(expr);
-    } catch (e) {
-      throw new UsageError(`--expr: ${(e as Error).message.replace(/^TextTokenizer\.encode: /, '')}`, 1);
+      const S = model.config.imageSize;
+      if (png.width !== S || png.height !== S) throw new InputError(`the image is ${png.width}x${png.height}; the model reads ${S}x${S}`, file);
+      try {
+        model.vocab.words(expr);
+      } catch (e) {
+        throw new InputError(`--expr: ${(e as Error).message.replace(/^TextTokenizer\.encode: /, '')}`);
+      }
+      const box = tidy(() => model.ground(rgbToTensor(png.rgb, S), expr));
+      const rounded = box.map((v) => Math.round(v * 1e4) / 1e4);
+      if (args.values.json) console.log(JSON.stringify({ image: file, expr, box: rounded }));
+      else console.log(`${expr}: [${rounded.join(', ')}]`);
+    } finally {
+      model.dispose();
     }
-    const box = tidy(() => model.ground(rgbToTensor(png.rgb, S), expr));
-    model.dispose();
-    const rounded = box.map((v) => Math.round(v * 1e4) / 1e4);
-    if (args.values.json) console.log(JSON.stringify({ image: file, expr, box: rounded }));
-    else console.log(`${expr}: [${rounded.join(', ')}]`);
     return 0;
   },
 };

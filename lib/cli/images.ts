@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import { PNG } from 'pngjs';
 import { Tensor, tensor } from '../tensor';
+import { GLYPH_H, drawText, fitText, textWidth } from './font';
 
 export function tensorToRgb(images: Tensor): Uint8Array[] {
   const [N, S] = images.shape;
@@ -37,22 +38,47 @@ export function drawBoxes(rgb: Uint8Array, size: number, boxes: readonly (readon
   return out;
 }
 
-/** Writes rows x cols tiles (each size x size RGB), upscaled by `scale`, with a 2-pixel gap. */
-export function writeGrid(file: string, tiles: (Uint8Array | null)[][], size: number, scale = 3): void {
+export interface GridLabels {
+  /** One label per column, drawn in a header row above the first row of tiles. */
+  columns?: readonly string[];
+  /** One line per row of tiles, drawn above it (e.g. the layout's caption). */
+  rows?: readonly string[];
+}
+
+const TEXT_COLOR: [number, number, number] = [0, 0, 0];
+/** Height of a text band: a 7-pixel glyph with 3 pixels above and below. */
+const BAND = GLYPH_H + 6;
+
+/**
+ * Writes rows x cols tiles (each size x size RGB), upscaled by `scale`, with a 2-pixel gap, under
+ * an optional header row naming the columns and with an optional line of text above each row.
+ */
+export function writeGrid(file: string, tiles: (Uint8Array | null)[][], size: number, scale = 3, labels: GridLabels = {}): void {
   const rows = tiles.length, cols = Math.max(...tiles.map((r) => r.length));
   const gap = 2, cell = size * scale;
-  const W = cols * cell + (cols + 1) * gap, H = rows * cell + (rows + 1) * gap;
+  const header = labels.columns ? BAND : 0, line = labels.rows ? BAND : 0;
+  const W = cols * cell + (cols + 1) * gap, H = header + rows * (line + cell) + (rows + 1) * gap;
   const png = new PNG({ width: W, height: H });
   png.data.fill(255);
-  tiles.forEach((row, r) => row.forEach((tile, c) => {
-    if (!tile) return;
-    const ox = gap + c * (cell + gap), oy = gap + r * (cell + gap);
-    for (let y = 0; y < cell; y++) for (let x = 0; x < cell; x++) {
-      const s = ((Math.floor(y / scale) * size) + Math.floor(x / scale)) * 3;
-      const d = ((oy + y) * W + ox + x) * 4;
-      png.data[d] = tile[s]; png.data[d + 1] = tile[s + 1]; png.data[d + 2] = tile[s + 2]; png.data[d + 3] = 255;
-    }
-  }));
+  const rgba = png.data as unknown as Uint8Array;
+  labels.columns?.forEach((text, c) => {
+    const x = gap + c * (cell + gap);
+    drawText(rgba, W, H, x + Math.max(0, Math.floor((cell - textWidth(fitText(text, cell))) / 2)), 3, fitText(text, cell), TEXT_COLOR);
+  });
+  tiles.forEach((row, r) => {
+    const top = header + gap + r * (line + cell + gap);
+    const text = labels.rows?.[r];
+    if (text !== undefined) drawText(rgba, W, H, gap, top + 3, fitText(text, W - 2 * gap), TEXT_COLOR);
+    row.forEach((tile, c) => {
+      if (!tile) return;
+      const ox = gap + c * (cell + gap), oy = top + line;
+      for (let y = 0; y < cell; y++) for (let x = 0; x < cell; x++) {
+        const s = ((Math.floor(y / scale) * size) + Math.floor(x / scale)) * 3;
+        const d = ((oy + y) * W + ox + x) * 4;
+        png.data[d] = tile[s]; png.data[d + 1] = tile[s + 1]; png.data[d + 2] = tile[s + 2]; png.data[d + 3] = 255;
+      }
+    });
+  });
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, PNG.sync.write(png));
   fs.renameSync(tmp, file);

@@ -22,50 +22,35 @@ export function readScenes(file: string): { layouts: Layout[]; scenes: Scene[] }
   return { layouts: entries.map((e) => e.layout), scenes };
 }
 
-/** Runs fn; a LayoutError becomes its message alone on stderr ("FILE:LINE: reason") and exit code 1. */
-export async function reportingLayoutErrors(fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof LayoutError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
-}
-
 export const renderVerb: Verb = {
   name: 'render',
   summary: "render the world's own image of each layout line to DIR/NNNNN.png",
-  usage: 'echogen render --layouts FILE --out DIR [--overlay] [--json]',
+  required: ['layouts', 'out'],
   options: {
-    layouts: { type: 'string' },
-    out: { type: 'string' },
-    overlay: { type: 'boolean' },
-    json: { type: 'boolean' },
+    layouts: { type: 'string', value: 'FILE', description: 'layout file (JSON Lines)' },
+    out: { type: 'string', value: 'DIR', description: 'output directory (created)' },
+    overlay: { type: 'boolean', description: 'draw the boxes, 4x upscaled' },
+    json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
-  run(args) {
-    return reportingLayoutErrors(async () => {
-      const file = requireString(args, 'layouts');
-      const out = requireString(args, 'out');
-      const { scenes } = readScenes(file);
-      fs.mkdirSync(out, { recursive: true });
-      const n = scenes.length;
-      const buf = new Uint8Array(64 * 64 * 3);
-      const bar = progress('render', n);
-      try {
-        scenes.forEach((s, i) => {
-          renderScene(s, buf);
-          writePng(path.join(out, `${imageStem(i, n)}.png`), buf, args.values.overlay ? { scale: 4, boxes: s.objects.map((o) => o.box) } : {});
-          bar.tick();
-        });
-      } finally {
-        bar.stop();
-      }
-      if (args.values.json) console.log(JSON.stringify({ n, out }));
-      else console.log(`rendered ${n} layouts to ${out}/${imageStem(0, n)}.png ...`);
-      return 0;
-    });
+  async run(args) {
+    const file = requireString(args, 'layouts');
+    const out = requireString(args, 'out');
+    const { scenes } = readScenes(file);
+    fs.mkdirSync(out, { recursive: true });
+    const n = scenes.length;
+    const buf = new Uint8Array(64 * 64 * 3);
+    const bar = progress('render', n);
+    try {
+      scenes.forEach((s, i) => {
+        renderScene(s, buf);
+        writePng(path.join(out, `${imageStem(i, n)}.png`), buf, args.values.overlay ? { scale: 4, boxes: s.objects.map((o) => o.box) } : {});
+        bar.tick();
+      });
+    } finally {
+      bar.stop();
+    }
+    if (args.values.json) console.log(JSON.stringify({ n, out }));
+    else console.log(`rendered ${n} layouts to ${out}/${imageStem(0, n)}.png ...`);
+    return 0;
   },
 };

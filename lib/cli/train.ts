@@ -1,12 +1,48 @@
-// `echogen train`: the three stages with progress bars, atomic checkpoints and --resume.
+// `echogen train`: the three stages with progress bars, atomic checkpoints and --resume. Every
+// option is checked before any work starts (ranges, the memory a batch needs, a run already in
+// --out, a --resume whose options conflict with the run's); SIGINT/SIGTERM finish the step, write
+// a checkpoint and exit 130 with the command that resumes.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { Verb, UsageError, intOption, requireString } from './verb';
+import { EXIT_INTERRUPTED, InputError, MAX_SEED, OptionTable, UsageError, Verb, VerbArgs, intOption, parseIntIn, requireString } from './verb';
 import { progress, Progress } from './progress';
-import { STAGES, StageName, TrainConfig, defaultConfig, train } from '../train/trainer';
+import { catchInterrupts } from './staging';
+import { STAGES, StageName, TrainConfig, TrainStopped, defaultConfig, train } from '../train/trainer';
+import { latestCheckpoint } from '../train/checkpoint';
 import { parseSchedule, parseTaskMix } from '../train/schedule';
 import type { LayoutSourceKind } from '../data';
-import type { PresetName } from '../model';
+import type { EchoGen, PresetName } from '../model';
+
+export const LIMITS = {
+  steps: { min: 1, max: 10_000_000 },
+  batch: { min: 1, max: 4096 },
+  group: { min: 2, max: 64 },
+  seed: { min: 0, max: MAX_SEED },
+  checkpointEvery: { min: 1, max: 86_400 },
+} as const;
+
+/**
+ * Resident memory of a training step, measured (peak RSS over PMTP and DJO, 2 threads) and rounded
+ * up: tiny 181 MB at batch 8 and 772 MB at batch 64; small 608 MB at batch 2 and 1,517 MB at batch 8.
+ */
+const MEMORY: Record<PresetName, { base: number; perScene: number }> = {
+  tiny: { base: 150e6, perScene: 11e6 },
+  small: { base: 350e6, perScene: 155e6 },
+};
+/** The share of the machine's memory a run may plan to use. */
+export const MEMORY_SHARE = 0.8;
+
+/** Estimated peak bytes of a run of `cfg` (the largest of its stages' batches). */
+export function estimateTrainBytes(cfg: TrainConfig): number {
+  const m = MEMORY[cfg.preset];
+  const supervised = cfg.stages.some((s) => s !== 'cycle-rl') ? cfg.batch : 0;
+  // Cycle RL holds rlBatch x group sampled sequences (generation plus grounding): about half a scene each.
+  const rl = cfg.stages.includes('cycle-rl') ? Math.ceil((cfg.rlBatch * cfg.group) / 2) : 0;
+  return m.base + m.perScene * Math.max(supervised, rl);
+}
+
+const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
 
 function parseStages(text: string): StageName[] {
   const names = text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -17,39 +53,48 @@ function parseStages(text: string): StageName[] {
 
 /** "--steps 300" (every stage) or "--steps pmtp=300,djo=100,cycle-rl=20". */
 function parseSteps(text: string, into: Record<StageName, number>): void {
-  const all = Number(text);
-  if (Number.isInteger(all) && all >= 1) { for (const s of STAGES) into[s] = all; return; }
+  if (!text.includes('=')) {
+    const all = parseIntIn(text, '--steps', LIMITS.steps);
+    for (const s of STAGES) into[s] = all;
+    return;
+  }
   for (const part of text.split(',')) {
     const [name, v] = part.split('=');
-    const n = Number(v);
-    if (!STAGES.includes(name as StageName) || !Number.isInteger(n) || n < 1) throw new UsageError(`--steps: expected N or stage=N,... with N >= 1, got '${text}'`);
-    into[name as StageName] = n;
+    if (!STAGES.includes(name as StageName) || v === undefined) throw new UsageError(`--steps: expected N or stage=N,... (stages: ${STAGES.join(', ')}), got '${text}'`);
+    into[name as StageName] = parseIntIn(v, `--steps ${name}`, LIMITS.steps);
   }
 }
 
-function numberOption(v: string | boolean | undefined, name: string, fallback: number, min = 0): number {
+function numberValue(v: string | boolean | undefined, name: string, fallback: number, min: number, max: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got ${String(v)}`);
+  const t = String(v).trim();
+  const n = t === '' ? NaN : Number(t);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(String(v))}`);
   return n;
 }
 
-export function configFromArgs(values: Record<string, string | boolean | undefined>): TrainConfig {
-  const preset = (values.preset as string | undefined) ?? 'tiny';
+/**
+ * The training configuration the options describe, on top of `base` (the preset's defaults, or a
+ * resumed run's configuration, so that only options given explicitly can differ from it).
+ */
+export function configFromArgs(values: Record<string, string | boolean | undefined>, base?: TrainConfig): TrainConfig {
+  const preset = (values.preset as string | undefined) ?? base?.preset ?? 'tiny';
   if (preset !== 'tiny' && preset !== 'small') throw new UsageError(`--preset must be tiny or small, got '${preset}'`);
-  const cfg = defaultConfig(preset as PresetName);
+  const cfg: TrainConfig = base && base.preset === preset ? JSON.parse(JSON.stringify(base)) as TrainConfig : defaultConfig(preset as PresetName);
   if (typeof values.stages === 'string') cfg.stages = parseStages(values.stages);
   if (typeof values.steps === 'string') parseSteps(values.steps, cfg.steps);
-  const src = (values['rl-layouts'] as string | undefined) ?? 'real';
-  if (!['real', 'random', 'template'].includes(src)) throw new UsageError(`--rl-layouts must be real, random or template, got '${src}'`);
-  cfg.rlLayouts = src as LayoutSourceKind;
-  cfg.seed = numberOption(values.seed, 'seed', 0);
-  if (!Number.isInteger(cfg.seed)) throw new UsageError(`--seed must be an integer, got ${String(values.seed)}`);
-  cfg.batch = Math.round(numberOption(values.batch, 'batch', cfg.batch, 1));
-  cfg.group = Math.round(numberOption(values.group, 'group', cfg.group, 2));
-  cfg.beta = numberOption(values.beta, 'beta', cfg.beta);
-  if (typeof values.lr === 'string') {
-    const scale = numberOption(values.lr, 'lr', 1) / cfg.lr.pmtp;
+  if (values['rl-layouts'] !== undefined) {
+    const src = String(values['rl-layouts']);
+    if (!['real', 'random', 'template'].includes(src)) throw new UsageError(`--rl-layouts must be real, random or template, got '${src}'`);
+    cfg.rlLayouts = src as LayoutSourceKind;
+  }
+  const args: VerbArgs = { values, positionals: [] };
+  cfg.seed = intOption(args, 'seed', cfg.seed, LIMITS.seed);
+  cfg.batch = intOption(args, 'batch', cfg.batch, LIMITS.batch);
+  cfg.group = intOption(args, 'group', cfg.group, LIMITS.group);
+  cfg.beta = numberValue(values.beta, 'beta', cfg.beta, 0, 100);
+  if (values.lr !== undefined) {
+    const scale = numberValue(values.lr, 'lr', 1, 1e-9, 1) / cfg.lr.pmtp;
     for (const s of STAGES) cfg.lr[s] *= scale;
   }
   try {
@@ -62,60 +107,138 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   return cfg;
 }
 
+/** The option that sets each configuration field (for naming a --resume conflict). */
+const FIELD_OPTION: Partial<Record<keyof TrainConfig, string>> = {
+  preset: '--preset', stages: '--stages', steps: '--steps', batch: '--batch', seed: '--seed', lr: '--lr',
+  tau: '--tau', mix: '--mix', group: '--group', beta: '--beta', hard: '--hard', rlLayouts: '--rl-layouts',
+};
+
+/** The first field where `asked` differs from the run's `saved` configuration, as a message; null when none. */
+export function resumeConflict(saved: TrainConfig, asked: TrainConfig, out: string): string | null {
+  for (const key of Object.keys(FIELD_OPTION) as (keyof TrainConfig)[]) {
+    const a = JSON.stringify(asked[key]), s = JSON.stringify(saved[key]);
+    if (a !== s) return `--resume: ${FIELD_OPTION[key]} asks for ${key} ${a} but the run in ${out} has ${s}; drop the option to resume that run, or train into another --out`;
+  }
+  return null;
+}
+
+/** Files and directories a training run writes into --out (what --force removes). */
+function runEntries(out: string): string[] {
+  if (!fs.existsSync(out)) return [];
+  return fs.readdirSync(out).filter((f) => f === 'config.json' || f === 'LATEST' || f === 'log.jsonl' || f === 'DONE' || f === 'model' ||
+    f.startsWith('ckpt-') || f.startsWith('stage-') || f.startsWith('.tmp-') || f.startsWith('model.')).sort();
+}
+
+/** The saved configuration of the run in `out` (its newest checkpoint's). */
+function savedConfig(ckpt: string): TrainConfig {
+  const file = path.join(ckpt, 'state.json');
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { config: TrainConfig }).config;
+  } catch (e) {
+    throw new InputError(`cannot read the checkpoint's state (${(e as Error).message})`, file);
+  }
+}
+
+const TRAIN_OPTIONS: OptionTable = {
+  out: { type: 'string', value: 'DIR', description: 'run directory: checkpoints, log.jsonl, stage-*/ and the final model/' },
+  stages: { type: 'string', value: 'LIST', description: `stages to run, in order (${STAGES.join(', ')})`, default: STAGES.join(',') },
+  preset: { type: 'string', value: 'NAME', description: 'model size: tiny or small', default: 'tiny' },
+  steps: { type: 'string', value: 'N|stage=N,...', description: `optimiser steps, ${LIMITS.steps.min} to ${LIMITS.steps.max} (one number for every stage, or per stage)`, default: 'tiny pmtp=300,djo=100,cycle-rl=20; small 4000,1000,200' },
+  batch: { type: 'string', value: 'B', description: `scenes per PMTP/DJO step, ${LIMITS.batch.min} to ${LIMITS.batch.max}; refused when its estimated memory exceeds ${MEMORY_SHARE * 100}% of this machine's`, default: 'tiny 8, small 16' },
+  group: { type: 'string', value: 'G', description: `Cycle RL samples per layout, ${LIMITS.group.min} to ${LIMITS.group.max}`, default: '8' },
+  seed: { type: 'string', value: 'S', description: `seed of the data, the initialisation and the noise, 0 to ${MAX_SEED}`, default: '0' },
+  lr: { type: 'string', value: 'LR', description: "PMTP's peak learning rate (the other stages' scale with it)", default: 'tiny 2e-3, small 6e-4' },
+  tau: { type: 'string', value: 'SCHEDULE', description: 'DJO Gumbel-Softmax temperature schedule, e.g. exp:1:0.3 or 0.5', default: 'exp:1:0.3' },
+  hard: { type: 'boolean', description: 'DJO: straight-through (hard) Gumbel-Softmax' },
+  mix: { type: 'string', value: 'joint=W,l2i=W,i2l=W', description: 'PMTP task mix', default: 'joint=1,l2i=0,i2l=0' },
+  beta: { type: 'string', value: 'B', description: 'Cycle RL KL weight', default: '0.04' },
+  'rl-layouts': { type: 'string', value: 'real|random|template', description: 'where Cycle RL layouts come from', default: 'real' },
+  resume: { type: 'boolean', description: 'continue the run in --out from its newest checkpoint (options that differ from the run are an error)' },
+  force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
+  'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },
+  init: { type: 'string', value: 'DIR', description: 'start from this model directory (and its tokenizer) instead of a fresh model' },
+  json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
+};
+
 export const trainVerb: Verb = {
   name: 'train',
-  summary: 'train EchoGen: PMTP, then DJO, then Cycle RL (checkpoints atomically; --resume continues)',
-  usage: 'echogen train --stages pmtp,djo,cycle-rl --preset tiny|small --out DIR [--steps N|stage=N,...] [--rl-layouts real|random|template] [--resume] [--seed S] [--batch B] [--lr LR] [--tau exp:1:0.3] [--hard] [--mix joint=1,l2i=0,i2l=0] [--group G] [--beta B] [--checkpoint-every SEC] [--init DIR] [--json]',
-  options: {
-    stages: { type: 'string' },
-    preset: { type: 'string' },
-    out: { type: 'string' },
-    steps: { type: 'string' },
-    'rl-layouts': { type: 'string' },
-    resume: { type: 'boolean' },
-    seed: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    tau: { type: 'string' },
-    hard: { type: 'boolean' },
-    mix: { type: 'string' },
-    group: { type: 'string' },
-    beta: { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    init: { type: 'string' },
-    json: { type: 'boolean' },
-  },
+  summary: 'train EchoGen: PMTP, then DJO, then Cycle RL (checkpoints atomically; Ctrl-C saves; --resume continues)',
+  required: ['out'],
+  options: TRAIN_OPTIONS,
+  notes: [
+    'Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits 130; run the same',
+    'command with --resume to continue: the result is bit for bit that of an uninterrupted run.',
+  ],
   async run(args) {
     const out = requireString(args, 'out');
-    const cfg = configFromArgs(args.values);
-    const every = intOption(args, 'checkpoint-every', 180, 1);
+    const every = intOption(args, 'checkpoint-every', 180, LIMITS.checkpointEvery);
+    const resume = Boolean(args.values.resume);
+    if (resume && args.values.force) throw new UsageError('--resume continues the run in --out and --force starts it over: pass one of them');
+    if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
+    let cfg: TrainConfig;
+    if (resume) {
+      const ckpt = latestCheckpoint(out);
+      if (!ckpt) throw new InputError('no checkpoint to resume from (no LATEST file); run without --resume to start a new run', out);
+      const saved = savedConfig(ckpt);
+      cfg = configFromArgs(args.values, saved);
+      const conflict = resumeConflict(saved, cfg, out);
+      if (conflict) throw new UsageError(conflict);
+    } else {
+      cfg = configFromArgs(args.values);
+      const existing = runEntries(out);
+      if (existing.length > 0 && !args.values.force) {
+        throw new UsageError(`--out ${out} already holds a training run (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pass --resume to continue it or --force to start over`);
+      }
+    }
+    const need = estimateTrainBytes(cfg);
+    const have = os.totalmem();
+    if (need > MEMORY_SHARE * have) {
+      throw new UsageError(`--batch ${cfg.batch}${cfg.stages.includes('cycle-rl') ? ` (--group ${cfg.group})` : ''}: the ${cfg.preset} preset needs about ${gb(need)} at this batch, more than ${MEMORY_SHARE * 100}% of this machine's ${gb(have)}; use a smaller --batch`);
+    }
+    if (!resume && args.values.force) for (const f of runEntries(out)) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+
     let bar: Progress | null = null;
     const t0 = Date.now();
     const last: Record<string, number> = {};
-    const model = await train(cfg, {
-      out,
-      resume: Boolean(args.values.resume),
-      init: args.values.init as string | undefined,
-      checkpointEverySec: every,
-      hooks: {
-        onMessage: (m) => console.error(m),
-        onStageStart: (stage, total, start) => {
-          bar = progress(stage.padEnd(8), total, ['loss', 'tokens_s']);
-          if (start) bar.tick(start, { loss: '-', tokens_s: '-' });
+    let stopped: TrainStopped | null = null;
+    const interrupts = catchInterrupts();
+    let model: EchoGen;
+    try {
+      model = await train(cfg, {
+        out,
+        resume,
+        init: args.values.init as string | undefined,
+        checkpointEverySec: every,
+        shouldStop: () => interrupts.signal() !== null,
+        hooks: {
+          onMessage: (m) => console.error(m),
+          onStageStart: (stage, total, start) => {
+            bar = progress(stage.padEnd(8), total, ['loss', 'tokens_s']);
+            if (start) bar.tick(start, { loss: '-', tokens_s: '-' });
+          },
+          onStep: (log) => {
+            bar?.tick(1, { loss: log.loss.toFixed(4), tokens_s: Math.round(log.tokensPerSec) });
+            last[log.stage] = log.loss;
+          },
+          onStageEnd: () => { bar?.stop(); bar = null; },
+          onStopped: (info) => { stopped = info; },
         },
-        onStep: (log) => {
-          bar?.tick(1, { loss: log.loss.toFixed(4), tokens_s: Math.round(log.tokensPerSec) });
-          last[log.stage] = log.loss;
-        },
-        onStageEnd: () => { bar?.stop(); bar = null; },
-      },
-    });
+      });
+    } finally {
+      interrupts.stop();
+    }
     model.dispose();
     const seconds = (Date.now() - t0) / 1000;
-    // A resumed run trains what its checkpoint says, not what these options say.
-    const used = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as TrainConfig;
-    if (args.values.json) console.log(JSON.stringify({ out, stages: used.stages, steps: used.steps, preset: used.preset, finalLoss: last, seconds }));
-    else console.log(`trained ${used.stages.join(' -> ')} (${used.preset}) in ${seconds.toFixed(0)} s; model in ${path.join(out, 'model')}`);
+    const done = stopped as TrainStopped | null;
+    if (done) {
+      const again = ['echogen', 'train', ...(args.argv ?? []).filter((a) => a !== '--force'), ...(resume ? [] : ['--resume'])];
+      console.error(`echogen train: ${interrupts.signal() ?? 'stopped'}: stopped at ${done.stage} step ${done.step}; checkpoint ${done.checkpoint}`);
+      console.error(`echogen train: to continue: ${again.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
+      if (args.values.json) console.log(JSON.stringify({ out, interrupted: true, checkpoint: done.checkpoint, stage: done.stage, step: done.step, seconds }));
+      return EXIT_INTERRUPTED;
+    }
+    if (args.values.json) console.log(JSON.stringify({ out, stages: cfg.stages, steps: cfg.steps, preset: cfg.preset, finalLoss: last, seconds }));
+    else console.log(`trained ${cfg.stages.join(' -> ')} (${cfg.preset}) in ${seconds.toFixed(0)} s; model in ${path.join(out, 'model')}`);
     return 0;
   },
 };

@@ -1,8 +1,10 @@
 // The grammar of expressions and captions, over VOCAB:
 //   desc       := [size] [color] [texture] shape
 //   relation   := left of | right of | above | below | in front of | behind
-//   expression := desc [relation [a|the] desc]
-//   caption    := clause (and clause)*      clause := (a|the) desc [relation (a|the) desc]
+//   expression := [a|the] desc [relation [a|the] desc]
+//   caption    := clause ([and] clause)*    clause := (a|the) desc [relation (a|the) desc]
+// Text is normalised first (vocab.ts normalizeText: case, commas, a final period), so
+// "A red circle, a blue square and a green triangle." is a caption of three clauses.
 // A description without a texture word means a plain object; without a size or colour word it
 // leaves that attribute open.
 import { tokenize, isColor, isShape, isSize, isTextureWord, SHAPES } from './vocab';
@@ -72,6 +74,7 @@ function skipArticle(w: Words, required: boolean): void {
 export function parseExpression(text: string): ParsedExpression {
   const w: Words = new Words(tokenize(text), text);
   if (w.done()) throw new RangeError('the expression is empty');
+  skipArticle(w, false);
   const target = parseDescription(w);
   const out: ParsedExpression = { target };
   if (!w.done()) {
@@ -99,6 +102,8 @@ export function parseCaption(text: string): ParsedCaption {
       out.relations.push({ subject: n - 2, relation, object: n - 1 });
     }
     if (w.done()) return out;
+    // A list: "a red circle, a blue square and ..." (the comma is gone after normalisation).
+    if (w.peek() === 'a' || w.peek() === 'the') continue;
     if (w.peek() !== 'and') w.fail(relation === undefined ? '"and", a relation or the end' : '"and" or the end');
     w.i++;
   }

@@ -1,5 +1,5 @@
-// lib/data: the synthetic scene world (DESIGN.md section 4).
-export { VOCAB, SHAPES, COLORS, SIZES, TEXTURES, RELATIONS, FUNCTION_WORDS, tokenize, encodeWords, wordIndex, isWord } from './vocab';
+// lib/data: the synthetic scene world (docs/design.md section 4).
+export { VOCAB, SHAPES, COLORS, SIZES, TEXTURES, RELATIONS, FUNCTION_WORDS, tokenize, normalizeText, normalizeExpression, encodeWords, wordIndex, isWord } from './vocab';
 export type { Shape, Color, Size, Texture, Relation } from './vocab';
 export { Rng, fnv1a } from './rng';
 export { CANVAS, SIZE_CUT, toPixelBox, fromPixelBox, sizeOf, boxIou, checkUnitBox } from './geometry';

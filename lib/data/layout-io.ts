@@ -1,17 +1,21 @@
 // The layout file: JSON Lines, one scene a line,
 //   {"caption": "...", "objects": [{"expr": "...", "box": [x1, y1, x2, y2]}, ...]}
 // Reading is strict: malformed JSON, a key the format does not have, a word outside VOCAB, an
-// expression or caption outside the grammar, or a box outside [0,1] or with x2 <= x1 (y2 <= y1)
-// stops the read with "FILE:LINE: reason". Blank lines are skipped (they still count for LINE).
+// expression outside the grammar, or a box outside [0,1] or with x2 <= x1 (y2 <= y1) stops the
+// read with "FILE:LINE: reason". Blank lines are skipped (they still count for LINE). Captions and
+// expressions are normalised (vocab.ts: case, commas, a final period; an expression's leading
+// article) and returned in that form. A caption needs only known words: one the caption grammar
+// cannot read is still drawn, and compositional accuracy counts it as "unparsed".
 import * as fs from 'node:fs';
 import { checkUnitBox } from './geometry';
-import { parseCaption, parseExpression } from './grammar';
+import { parseExpression } from './grammar';
+import { normalizeExpression, normalizeText, tokenize } from './vocab';
 import { writeFileAtomic } from './png';
 import type { Layout, LayoutObject } from './scene';
 
 export class LayoutError extends Error {
   constructor(readonly file: string, readonly line: number, readonly reason: string) {
-    super(`${file}:${line}: ${reason}`);
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
     this.name = 'LayoutError';
   }
 }
@@ -34,12 +38,13 @@ function checkObject(v: unknown, i: number): LayoutObject {
   if (!isPlainObject(v)) throw new TypeError(`${what} must be an object with "expr" and "box"`);
   onlyKeys(v, ['expr', 'box'], `${what}: `);
   if (typeof v.expr !== 'string') throw new TypeError(`${what}.expr must be a string`);
+  const expr = normalizeExpression(v.expr);
   try {
-    parseExpression(v.expr);
+    parseExpression(expr);
   } catch (e) {
     throw new RangeError(`${what}.expr: ${(e as Error).message}`);
   }
-  return { expr: v.expr, box: checkUnitBox(v.box, `${what}.box`) };
+  return { expr, box: checkUnitBox(v.box, `${what}.box`) };
 }
 
 /** Checks a parsed JSON value against the layout format; throws a TypeError/RangeError whose message is the reason. */
@@ -47,13 +52,15 @@ export function validateLayout(v: unknown): Layout {
   if (!isPlainObject(v)) throw new TypeError('a layout line must be a JSON object with "caption" and "objects"');
   onlyKeys(v, ['caption', 'objects'], '');
   if (typeof v.caption !== 'string') throw new TypeError('"caption" must be a string');
+  const caption = normalizeText(v.caption);
   try {
-    parseCaption(v.caption);
+    tokenize(caption);
   } catch (e) {
     throw new RangeError(`caption: ${(e as Error).message}`);
   }
+  if (caption === '') throw new RangeError('caption: the caption is empty');
   if (!Array.isArray(v.objects) || v.objects.length === 0) throw new TypeError('"objects" must be a non-empty array');
-  return { caption: v.caption, objects: v.objects.map(checkObject) };
+  return { caption, objects: v.objects.map(checkObject) };
 }
 
 /** One line of a layout file; throws an Error whose message is the reason (no file or line). */

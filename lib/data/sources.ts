@@ -1,4 +1,4 @@
-// Layout sources for Cycle RL (DESIGN.md section 4): where the layouts to draw come from.
+// Layout sources for Cycle RL (docs/design.md section 4): where the layouts to draw come from.
 //   real     scenes of the world generator (readable, occlusion within bounds);
 //   random   random boxes and attributes, nothing checked but that expressions are unique;
 //   template a caption written first from a phrase template, then boxes placed to make it true,

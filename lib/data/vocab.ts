@@ -33,17 +33,33 @@ export function wordIndex(word: string): number {
 }
 
 /**
- * Splits a caption or expression into words (single spaces, lower case, no punctuation) and checks
- * each against VOCAB. Throws a RangeError naming the first unknown word and its position.
+ * Captions and expressions as people write them: lower case, commas, semicolons, colons and
+ * sentence-ending marks (. ! ?) read as spaces, runs of white space as one space, trimmed.
+ * "A red circle, a blue square." becomes "a red circle a blue square".
+ */
+export function normalizeText(text: string): string {
+  if (typeof text !== 'string') throw new TypeError(`normalizeText: text must be a string, got ${typeof text}`);
+  return text.toLowerCase().replace(/[,;:.!?]/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** normalizeText, then without a leading article: "The red circle." becomes "red circle". */
+export function normalizeExpression(text: string): string {
+  return normalizeText(text).replace(/^(a|the) (?=\S)/, '');
+}
+
+/**
+ * Splits a caption or expression into words (after normalizeText: case and punctuation do not
+ * matter) and checks each against VOCAB. Throws a RangeError naming the first unknown word and its
+ * position.
  */
 export function tokenize(text: string): string[] {
   if (typeof text !== 'string') throw new TypeError(`tokenize: text must be a string, got ${typeof text}`);
-  const trimmed = text.trim();
-  if (trimmed.length === 0) return [];
-  const words = trimmed.split(/\s+/);
+  const normal = normalizeText(text);
+  if (normal.length === 0) return [];
+  const words = normal.split(' ');
   for (let i = 0; i < words.length; i++) {
     if (!WORD_INDEX.has(words[i])) {
-      throw new RangeError(`unknown word "${words[i]}" (word ${i + 1} of "${trimmed}"); the vocabulary is: ${VOCAB.join(' ')}`);
+      throw new RangeError(`unknown word "${words[i]}" (word ${i + 1} of "${text.trim()}"); the vocabulary is: ${VOCAB.join(' ')}`);
     }
   }
   return words;

@@ -4,6 +4,7 @@
 // relations from the detected boxes, depth from which region covers which). Extra detections the
 // caption does not mention are allowed.
 import { parseCaption } from '../data/grammar';
+import { tokenize } from '../data/vocab';
 import type { ParsedCaption } from '../data/grammar';
 import { captionHolds } from '../data/semantics';
 import type { DetectionResult } from './detector';
@@ -14,22 +15,35 @@ export function captionSatisfied(caption: string | ParsedCaption, result: Detect
 }
 
 export interface CompositionalAccuracy {
+  /** satisfied / (n - unparsed): the share of the captions the grammar reads that the image makes true (0 when none parse). */
   accuracy: number;
   satisfied: number;
   n: number;
+  /** Captions made of known words that the caption grammar cannot read: not scored, counted here. */
+  unparsed: number;
 }
 
 export function compositionalAccuracy(items: readonly { caption: string | ParsedCaption; result: DetectionResult }[]): CompositionalAccuracy {
   if (!Array.isArray(items) || items.length === 0) throw new RangeError('compositionalAccuracy: items must be a non-empty array of { caption, result }');
-  let satisfied = 0;
-  items.forEach((it, i) => {
-    let ok: boolean;
-    try {
-      ok = captionSatisfied(it.caption, it.result);
-    } catch (e) {
-      throw new RangeError(`compositionalAccuracy: items[${i}].caption: ${(e as Error).message}`);
-    }
-    if (ok) satisfied++;
-  });
-  return { accuracy: satisfied / items.length, satisfied, n: items.length };
+  let satisfied = 0, unparsed = 0;
+  for (const [i, it] of items.entries()) {
+    let parsed: ParsedCaption;
+    if (typeof it.caption === 'string') {
+      // An unknown word is an error; known words the grammar cannot read are "unparsed".
+      try {
+        tokenize(it.caption);
+      } catch (e) {
+        throw new RangeError(`compositionalAccuracy: items[${i}].caption: ${(e as Error).message}`);
+      }
+      try {
+        parsed = parseCaption(it.caption);
+      } catch {
+        unparsed++;
+        continue;
+      }
+    } else parsed = it.caption;
+    if (captionSatisfied(parsed, it.result)) satisfied++;
+  }
+  const scored = items.length - unparsed;
+  return { accuracy: scored > 0 ? satisfied / scored : 0, satisfied, n: items.length, unparsed };
 }

@@ -1,4 +1,4 @@
-// lib/eval: the detector and the measures of DESIGN.md section 6.
+// lib/eval: the detector and the measures of docs/design.md section 6.
 export { detect } from './detector';
 export type { Detection, DetectionResult, DetectorOptions } from './detector';
 export { cocoAp, IOU_THRESHOLDS, RECALL_THRESHOLDS } from './coco-ap';

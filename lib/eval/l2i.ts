@@ -17,6 +17,8 @@ export interface L2iReport {
   AP50: number;
   AP75: number;
   compositional: number;
+  /** Captions the grammar cannot read (not scored by compositional accuracy). */
+  unparsed: number;
   perCategory: CategoryAp[];
 }
 
@@ -48,9 +50,10 @@ export function evaluateL2i(layouts: readonly Layout[], image: (i: number) => Ui
     opts.onProgress?.(i + 1);
   });
   const ap = cocoAp(apImages);
+  const c = compositionalAccuracy(comp);
   return {
     n: layouts.length, objects, AP: ap.AP, AP50: ap.AP50, AP75: ap.AP75,
-    compositional: compositionalAccuracy(comp).accuracy, perCategory: ap.perCategory,
+    compositional: c.accuracy, unparsed: c.unparsed, perCategory: ap.perCategory,
   };
 }
 

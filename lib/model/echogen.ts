@@ -1,5 +1,5 @@
 // EchoGen: one decoder-only transformer over the unified vocabulary with two heads, the image-code
-// head and the text/box head (DESIGN.md section 5).
+// head and the text/box head (docs/design.md section 5).
 import * as path from 'path';
 import { Device, Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';

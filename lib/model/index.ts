@@ -1,4 +1,4 @@
-// lib/model: tokenizers (text, layout, VQ image) and the unified EchoGen decoder (DESIGN.md section 5).
+// lib/model: tokenizers (text, layout, VQ image) and the unified EchoGen decoder (docs/design.md section 5).
 export { TextTokenizer, editDistance } from './text_tokenizer';
 export { COORD_BINS, quantizeBox, dequantizeBox } from './layout_tokens';
 export type { Box } from './layout_tokens';

@@ -1,4 +1,4 @@
-// The token sequences of DESIGN.md section 5.
+// The token sequences of docs/design.md section 5.
 //
 //   L2I:  <l2i> caption <grounding> (<ref> expr </ref> <box> x1 y1 x2 y2 </box>)* </grounding> <img> codes </img>
 //         loss on the image codes (image head)

@@ -1,4 +1,4 @@
-// lib/nn: modules over eg.ops (DESIGN.md section 1).
+// lib/nn: modules over eg.ops (docs/design.md section 1).
 export { Module } from './module';
 export type { StateDict, LoadOptions } from './module';
 export { InitRng, normalTensor, constantTensor } from './init';

@@ -1,4 +1,4 @@
-// Measuring a model as DESIGN.md section 6 says, on the world's evaluators (lib/eval): L2I layout
+// Measuring a model as docs/design.md section 6 says, on the world's evaluators (lib/eval): L2I layout
 // fidelity (the detector on the generated images, COCO AP and compositional accuracy against the
 // layouts), grounding accuracy on the world's renders (Ref-L4 Acc@0.5, Acc@0.75, mAcc), and the
 // cycle IoU (each expression grounded in the model's own image for its layout).

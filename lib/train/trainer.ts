@@ -114,6 +114,16 @@ export interface TrainHooks {
   onStageEnd?(stage: StageName): void;
   onCheckpoint?(dir: string): void;
   onMessage?(text: string): void;
+  /** The run stopped early on `shouldStop`; `checkpoint` resumes it (`--resume`). */
+  onStopped?(info: TrainStopped): void;
+}
+
+/** Where a run that stopped on `shouldStop` left off. */
+export interface TrainStopped {
+  checkpoint: string;
+  stage: StageName;
+  /** The next step to run in `stage`. */
+  step: number;
 }
 
 export interface TrainRunOptions {
@@ -126,13 +136,18 @@ export interface TrainRunOptions {
   hooks?: TrainHooks;
   /** Learning-curve probes every `everySec` seconds of training (lib/train/curve.ts), to eval.jsonl. */
   curve?: CurveOptions & { everySec: number };
+  /**
+   * Polled after every step (the loop yields to the event loop first, so signal handlers run):
+   * when it returns true the run writes a checkpoint, calls hooks.onStopped and returns the model.
+   */
+  shouldStop?: () => boolean;
 }
 
 const STATE_FILE = 'state.json';
 const OPTIM_DIR = 'optim';
 export const FINAL_DIR = 'model';
 
-function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: Optimizer, cfg: TrainConfig, state: TrainState, hooks?: TrainHooks): void {
+function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: Optimizer, cfg: TrainConfig, state: TrainState, hooks?: TrainHooks): string {
   const dir = saveCheckpoint(out, state.stage * 1_000_000 + state.step, (tmp) => {
     model.save(path.join(tmp, 'model'));
     if (ref) ref.save(path.join(tmp, 'ref'));
@@ -140,6 +155,7 @@ function writeCheckpoint(out: string, model: EchoGen, ref: EchoGen | null, opt: 
     fs.writeFileSync(path.join(tmp, STATE_FILE), JSON.stringify({ config: cfg, state }, null, 2) + '\n');
   });
   hooks?.onCheckpoint?.(dir);
+  return dir;
 }
 
 /** Saves a finished model directory atomically (temp dir + rename over the old one). */
@@ -208,6 +224,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     hooks?.onMessage?.(`probe at ${p.minutes.toFixed(1)} min (${stage} ${step}): AP ${p.AP.toFixed(3)} AP50 ${p.AP50.toFixed(3)} Acc@0.5 ${p.acc50.toFixed(3)} cycle IoU ${p.cycleIou.toFixed(3)} (${p.evalSec.toFixed(0)} s)`);
     lastProbe = state.elapsedSec;
   };
+  let stopping = false;
 
   for (; state.stage < cfg.stages.length; state.stage++, state.step = 0) {
     const name = cfg.stages[state.stage];
@@ -240,6 +257,19 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
       fs.appendFileSync(logFile, JSON.stringify(log) + '\n');
       hooks?.onStep?.(log);
       state.elapsedSec += (Date.now() - t0) / 1000;
+      if (run.shouldStop) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        stopping = stopping || run.shouldStop();
+      }
+      if (stopping && state.step + 1 < total) {
+        state.rng = rng.state;
+        const dir = writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, opt, cfg, { ...state, step: state.step + 1 }, hooks);
+        opt.dispose();
+        hooks?.onStageEnd?.(name);
+        ref?.dispose();
+        hooks?.onStopped?.({ checkpoint: dir, stage: name, step: state.step + 1 });
+        return model;
+      }
       if (Date.now() - lastSave >= everyMs && state.step + 1 < total) {
         state.rng = rng.state;
         writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, opt, cfg, { ...state, step: state.step + 1 }, hooks);
@@ -252,8 +282,13 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     // The stage's end is a checkpoint too: a resume after it starts the next stage.
     state.rng = rng.state;
     const nextOpt = createOptimizer(model, cfg.lr[name]);
-    writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, nextOpt, cfg, { ...state, stage: state.stage + 1, step: 0 }, hooks);
+    const dir = writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, nextOpt, cfg, { ...state, stage: state.stage + 1, step: 0 }, hooks);
     nextOpt.dispose();
+    if (stopping && state.stage + 1 < cfg.stages.length) {
+      ref?.dispose();
+      hooks?.onStopped?.({ checkpoint: dir, stage: cfg.stages[state.stage + 1], step: 0 });
+      return model;
+    }
   }
   if (run.curve) measure('done', 0);
   saveModelAtomic(model, path.join(run.out, FINAL_DIR));

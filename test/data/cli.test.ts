@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as data from '../../lib/data';
 import { worldVerb } from '../../lib/cli/world';
 import { renderVerb } from '../../lib/cli/render';
+import { main } from '../../lib/cli/main';
 
 function capture() {
   const out: string[] = [], err: string[] = [];
@@ -55,17 +56,17 @@ describe('echogen world / render', () => {
     fs.writeFileSync(file, `${good}\n${good}\n{"caption": "a red circle", "objects": [{"expr": "red circle", "box": [0.5, 0, 0.4, 1]}]}\n`);
     const out = path.join(dir, 'none');
     const c = capture();
-    const code = await renderVerb.run({ values: { layouts: file, out }, positionals: [] });
+    const code = await main(['render', '--layouts', file, '--out', out]);
     c.restore();
     expect(code).toBe(1);
-    expect(c.err).toEqual([`${file}:3: objects[0].box: x2 (0.4) <= x1 (0.5)`]);
+    expect(c.err).toEqual([`echogen render: ${file}:3: objects[0].box: x2 (0.4) <= x1 (0.5)`]);
     expect(fs.existsSync(out)).toBe(false);
     // A line that parses but cannot be drawn (no colour) is reported the same way.
     fs.writeFileSync(file, `${good}\n\n{"caption": "a circle", "objects": [{"expr": "circle", "box": [0, 0, 1, 1]}]}\n`);
     const c2 = capture();
-    expect(await renderVerb.run({ values: { layouts: file, out }, positionals: [] })).toBe(1);
+    expect(await main(['render', '--layouts', file, '--out', out])).toBe(1);
     c2.restore();
-    expect(c2.err[0]).toMatch(new RegExp(`^${file.replace(/[.\\/]/g, '\\$&')}:3: .*names no colour`));
+    expect(c2.err[0]).toMatch(new RegExp(`^echogen render: ${file.replace(/[.\\/]/g, '\\$&')}:3: .*names no colour`));
   });
 
   test('missing or bad options are usage errors', async () => {

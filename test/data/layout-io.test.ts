@@ -42,11 +42,18 @@ describe('layout files', () => {
     ['{"caption": "a red circle"}', /missing key "objects"/],
     ['{"caption": 3, "objects": [{"expr": "red circle", "box": [0, 0, 1, 1]}]}', /"caption" must be a string/],
     ['{"caption": "a red circle", "objects": [{"expr": "circle red", "box": [0, 0, 1, 1]}]}', /objects\[0\]\.expr: expected a relation/],
-    ['{"caption": "red circle", "objects": [{"expr": "red circle", "box": [0, 0, 1, 1]}]}', /caption: expected "a" or "the"/],
+    ['{"caption": "a red blob", "objects": [{"expr": "red circle", "box": [0, 0, 1, 1]}]}', /caption: unknown word "blob"/],
+    ['{"caption": "", "objects": [{"expr": "red circle", "box": [0, 0, 1, 1]}]}', /caption: the caption is empty/],
     ['[1, 2]', /must be a JSON object/],
     ['{"caption": "a red circle", "objects": [{"expr": "red circle", "box": [0, 0, 1, 1]}]', /malformed JSON/],
   ])('rejects %s', (line, reason) => {
     expect(errorOf(`${good}\n${line}`.replace(/^f\.jsonl:1/, ''))).toMatch(new RegExp(reason.source.replace('f\\.jsonl:1', 'f\\.jsonl:2')));
+  });
+
+  test('a caption of known words outside the grammar is read (compositional accuracy counts it as unparsed); case and punctuation are normalised', () => {
+    const file = path.join(dir, 'people.jsonl');
+    fs.writeFileSync(file, '{"caption": "Red circle.", "objects": [{"expr": "The red circle.", "box": [0, 0, 1, 1]}]}\n');
+    expect(readLayouts(file)).toEqual([{ caption: 'red circle', objects: [{ expr: 'red circle', box: [0, 0, 1, 1] }] }]);
   });
 
   test('write then read gives the layouts back, from every source', () => {
@@ -75,6 +82,6 @@ describe('layout files', () => {
   });
 
   test('a missing file is a LayoutError naming it', () => {
-    expect(() => readLayouts(path.join(dir, 'nope.jsonl'))).toThrow(/nope\.jsonl:0: cannot read the file/);
+    expect(() => readLayouts(path.join(dir, 'nope.jsonl'))).toThrow(/nope\.jsonl: cannot read the file/);
   });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as data from '../../lib/data';
 import * as ev from '../../lib/eval';
 import { evalL2iReal } from '../../lib/cli/eval-l2i';
+import { main } from '../../lib/cli/main';
 
 function capture() {
   const out: string[] = [], err: string[] = [];
@@ -50,9 +51,9 @@ describe('echogen eval l2i --real', () => {
     const file = path.join(dir, 'bad.jsonl');
     fs.writeFileSync(file, '{"caption": "a red circle", "objects": [{"expr": "red blob", "box": [0, 0, 1, 1]}]}\n');
     const c = capture();
-    expect(await evalL2iReal({ values: { layouts: file, real: true }, positionals: [] })).toBe(1);
+    expect(await main(['eval', 'l2i', '--real', '--layouts', file])).toBe(1);
     c.restore();
-    expect(c.err).toEqual([`${file}:1: objects[0].expr: unknown word "blob" (word 2 of "red blob"); the vocabulary is: ${data.VOCAB.join(' ')}`]);
+    expect(c.err).toEqual([`echogen eval: ${file}:1: objects[0].expr: unknown word "blob" (word 2 of "red blob"); the vocabulary is: ${data.VOCAB.join(' ')}`]);
     await expect(evalL2iReal({ values: { layouts: file }, positionals: [] })).rejects.toThrow(/--real/);
   });
 });

@@ -10,7 +10,7 @@ const codes = Array.from({ length: 64 }, (_, i) => (i * 7) % K);
 const names = (s: TokenSequence): string => s.ids.map((i) => v.name(i)).join(' ');
 const codeNames = codes.map((c) => `<code_${c}>`).join(' ');
 
-describe('sequence formats (DESIGN.md section 5)', () => {
+describe('sequence formats (docs/design.md section 5)', () => {
   test('L2I: layout prompt then the image codes, loss on every code', () => {
     const s = l2iSequence(v, LAYOUT, codes);
     expect(names(s)).toBe('<l2i> a red circle left of a blue square <grounding> ' +

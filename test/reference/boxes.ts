@@ -74,7 +74,7 @@ export function refCycleReward(pred: ArrayLike<number>, target: ArrayLike<number
   return { reward, advantage, iou };
 }
 
-/** DESIGN.md section 6: max|got - ref| / max|ref| (the absolute error when ref is all 0); NaN fails. */
+/** docs/design.md section 6: max|got - ref| / max|ref| (the absolute error when ref is all 0); NaN fails. */
 export function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (got.length !== ref.length) return Infinity;
   let err = 0, scale = 0;

@@ -185,7 +185,7 @@ export function adamwStep(p: F64, g: F64, m: F64, v: F64, t: number, h: { lr: nu
   }
 }
 
-/** max|got - ref| / max|ref| (the error measure of DESIGN.md section 6). */
+/** max|got - ref| / max|ref| (the error measure of docs/design.md section 6). */
 export function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (got.length !== ref.length) return Infinity;
   let e = 0, r = 0;
@@ -210,7 +210,7 @@ export function randomInts(n: number, lo: number, hi: number): Int32Array {
 }
 
 /**
- * Attention as DESIGN.md section 3 defines it: q [B,H,Tq,D], k and v [B,H,Tk,D]; query i sees key
+ * Attention as docs/design.md section 3 defines it: q [B,H,Tq,D], k and v [B,H,Tk,D]; query i sees key
  * j iff (not causal or j <= i + Tk - Tq) and mask (i32 [Tq,Tk] or [B,Tq,Tk]) is nonzero there; a
  * query that sees no key gives 0.
  */

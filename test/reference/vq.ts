@@ -45,7 +45,7 @@ export function statsRef(x: ArrayLike<number>, indices: ArrayLike<number>, D: nu
   return { sums, counts };
 }
 
-/** max|got - ref| / max|ref| (DESIGN.md section 6); 0 when both are all zero. */
+/** max|got - ref| / max|ref| (docs/design.md section 6); 0 when both are all zero. */
 export function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   let err = 0, mag = 0;
   if (got.length !== ref.length) return Infinity;
