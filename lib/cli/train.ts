@@ -143,11 +143,11 @@ const TRAIN_OPTIONS: OptionTable = {
   out: { type: 'string', value: 'DIR', description: 'run directory: checkpoints, log.jsonl, stage-*/ and the final model/' },
   stages: { type: 'string', value: 'LIST', description: `stages to run, in order (${STAGES.join(', ')})`, default: STAGES.join(',') },
   preset: { type: 'string', value: 'NAME', description: 'model size: tiny or small', default: 'tiny' },
-  steps: { type: 'string', value: 'N|stage=N,...', description: `optimiser steps, ${LIMITS.steps.min} to ${LIMITS.steps.max} (one number for every stage, or per stage)`, default: 'tiny pmtp=300,djo=100,cycle-rl=20; small 4000,1000,200' },
-  batch: { type: 'string', value: 'B', description: `scenes per PMTP/DJO step, ${LIMITS.batch.min} to ${LIMITS.batch.max}; refused when its estimated memory exceeds ${MEMORY_SHARE * 100}% of this machine's`, default: 'tiny 8, small 16' },
+  steps: { type: 'string', value: 'N|stage=N,...', description: `optimiser steps, ${LIMITS.steps.min} to ${LIMITS.steps.max} (one number for every stage, or per stage)`, default: 'tiny pmtp=300,djo=100,cycle-rl=20; small 3000,200,40' },
+  batch: { type: 'string', value: 'B', description: `scenes per PMTP/DJO step, ${LIMITS.batch.min} to ${LIMITS.batch.max}; refused when its estimated memory exceeds ${MEMORY_SHARE * 100}% of this machine's`, default: '8' },
   group: { type: 'string', value: 'G', description: `Cycle RL samples per layout, ${LIMITS.group.min} to ${LIMITS.group.max}`, default: '8' },
   seed: { type: 'string', value: 'S', description: `seed of the data, the initialisation and the noise, 0 to ${MAX_SEED}`, default: '0' },
-  lr: { type: 'string', value: 'LR', description: "PMTP's peak learning rate (the other stages' scale with it)", default: 'tiny 2e-3, small 6e-4' },
+  lr: { type: 'string', value: 'LR', description: "PMTP's peak learning rate (the other stages' scale with it)", default: '2e-3' },
   tau: { type: 'string', value: 'SCHEDULE', description: 'DJO Gumbel-Softmax temperature schedule, e.g. exp:1:0.3 or 0.5', default: 'exp:1:0.3' },
   hard: { type: 'boolean', description: 'DJO: straight-through (hard) Gumbel-Softmax' },
   mix: { type: 'string', value: 'joint=W,l2i=W,i2l=W', description: 'PMTP task mix', default: 'joint=1,l2i=0,i2l=0' },
@@ -157,6 +157,8 @@ const TRAIN_OPTIONS: OptionTable = {
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
   'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },
   init: { type: 'string', value: 'DIR', description: 'start from this model directory (and its tokenizer) instead of a fresh model' },
+  'eval-every': { type: 'string', value: 'SEC', description: 'learning-curve probe every SEC seconds of training: held-out L2I AP and grounding Acc@0.5, to eval.jsonl (0 = off)', default: '0' },
+  'eval-scenes': { type: 'string', value: 'N', description: 'held-out scenes per probe (the world test split, 1-4 objects)', default: '24' },
   json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
 };
 
@@ -172,6 +174,7 @@ export const trainVerb: Verb = {
   async run(args) {
     const out = requireString(args, 'out');
     const every = intOption(args, 'checkpoint-every', 180, LIMITS.checkpointEvery);
+    const evalEvery = intOption(args, 'eval-every', 0, { min: 0, max: 86400 });
     const resume = Boolean(args.values.resume);
     if (resume && args.values.force) throw new UsageError('--resume continues the run in --out and --force starts it over: pass one of them');
     if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
@@ -209,6 +212,7 @@ export const trainVerb: Verb = {
         resume,
         init: args.values.init as string | undefined,
         checkpointEverySec: every,
+        curve: evalEvery > 0 ? { everySec: evalEvery, scenes: intOption(args, 'eval-scenes', 24, { min: 1, max: 500 }) } : undefined,
         shouldStop: () => interrupts.signal() !== null,
         hooks: {
           onMessage: (m) => console.error(m),

@@ -33,7 +33,7 @@ export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRa
  */
 export const presets: Record<PresetName, ModelShape> = {
   tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256, geometry: true },
-  small: { dim: 256, layers: 4, heads: 8, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true },
+  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true },
 };
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;

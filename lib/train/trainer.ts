@@ -68,14 +68,15 @@ export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
   return {
     preset,
     stages: [...STAGES],
-    steps: tiny ? { pmtp: 300, 'djo': 100, 'cycle-rl': 20 } : { pmtp: 4000, 'djo': 1000, 'cycle-rl': 200 },
-    batch: tiny ? 8 : 16,
+    // small: sized to finish in about two hours on a busy 2-core CPU (docs/training.md).
+    steps: tiny ? { pmtp: 300, 'djo': 100, 'cycle-rl': 20 } : { pmtp: 3000, 'djo': 200, 'cycle-rl': 40 },
+    batch: 8,
     rlBatch: tiny ? 2 : 4,
-    lr: tiny ? { pmtp: 2e-3, 'djo': 5e-4, 'cycle-rl': 1e-4 } : { pmtp: 6e-4, 'djo': 2e-4, 'cycle-rl': 3e-5 },
-    warmup: tiny ? 20 : 100,
+    lr: tiny ? { pmtp: 2e-3, 'djo': 5e-4, 'cycle-rl': 1e-4 } : { pmtp: 2e-3, 'djo': 3e-4, 'cycle-rl': 5e-5 },
+    warmup: tiny ? 20 : 50,
     seed: 0,
     mix: { ...DEFAULT_MIX },
-    textWeight: 1,
+    textWeight: tiny ? 1 : 2,
     tau: { kind: 'exp', start: 1.0, end: 0.3 },
     hard: false,
     groundWeight: 1,
@@ -87,7 +88,7 @@ export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
     updates: 2,
     tokenizerScenes: tiny ? 192 : 512,
     gradClip: 1,
-    curriculum: [],
+    curriculum: tiny ? [] : [{ until: 0.2, maxObjects: 1 }, { until: 0.4, maxObjects: 2 }],
   };
 }
 
