@@ -248,20 +248,15 @@ void forward_row(const GumbelKey& key, const float* logits, int64_t e0, int64_t 
   for (int64_t v = 0; v < V; ++v) soft[v] *= inv_sum;
 }
 
-GumbelKey key_of(const GumbelParams& p) {
-  return GumbelKey{static_cast<uint32_t>(p.seed), static_cast<uint32_t>(p.seed >> 32),
-                   static_cast<uint32_t>(p.offset), static_cast<uint32_t>(p.offset >> 32)};
-}
-
 }  // namespace
 
 void gumbel_noise(const GumbelParams& p, int64_t first, int64_t count, float* out) {
-  add_noise(key_of(p), nullptr, first, count, out);
+  add_noise(gumbel_key(p.seed, p.offset), nullptr, first, count, out);
 }
 
 void gumbel_softmax(ThreadPool& pool, const float* logits, int64_t N, int64_t V, const GumbelParams& p,
                     float* soft, float* hard, int32_t* indices) {
-  GumbelKey key = key_of(p);
+  GumbelKey key = gumbel_key(p.seed, p.offset);
   float inv_tau = 1.f / p.tau;
   int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(V, 1));
   pool.parallel_for(N, grain, [&](int64_t n0, int64_t n1) {

@@ -161,8 +161,7 @@ void gumbel_softmax(void* stream, const float* logits, int64_t N, int64_t V, con
     EG_CUDA_CHECK(cudaMemsetAsync(indices, 0xff, N * sizeof(int32_t), s));
     return;
   }
-  GumbelKey key{static_cast<uint32_t>(p.seed), static_cast<uint32_t>(p.seed >> 32), static_cast<uint32_t>(p.offset),
-                static_cast<uint32_t>(p.offset >> 32)};
+  const GumbelKey key = gumbel_key(p.seed, p.offset);
   // a row spans at most this many 32-element blocks, whatever its alignment
   const int64_t counters = ((V + 30) / 32 + 1) * 8;
   const int threads = threads_for(counters);
