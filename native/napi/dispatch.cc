@@ -151,7 +151,12 @@ Napi::Value Call::finish(Device device, std::function<void()> work, std::functio
 
 Napi::Value Call::done() { return async ? resolved(env, result_) : result_; }
 
-void register_op(Napi::Env env, Napi::Object exports, const OpDef* def) {
+std::vector<OpTable>& op_tables() {
+  static std::vector<OpTable> tables;
+  return tables;
+}
+
+static void register_op(Napi::Env env, Napi::Object exports, const OpDef* def) {
   void* data = const_cast<OpDef*>(def);
   auto sync = [](const Napi::CallbackInfo& info) -> Napi::Value {
     const OpDef* d = static_cast<const OpDef*>(info.Data());
@@ -180,6 +185,11 @@ void register_op(Napi::Env env, Napi::Object exports, const OpDef* def) {
   const std::string async_name = std::string(def->name) + "Async";
   exports.Set(def->name, Napi::Function::New(env, sync, def->name, data));
   holder.As<Napi::Object>().Set(def->name, Napi::Function::New(env, async, async_name, data));
+}
+
+void register_all_ops(Napi::Env env, Napi::Object exports) {
+  for (const OpTable& t : op_tables())
+    for (size_t i = 0; i < t.count; ++i) register_op(env, exports, &t.ops[i]);
 }
 
 void require_min_rank(Napi::Env env, const NativeTensor* t, int min_rank, const char* fn, const char* name) {

@@ -127,17 +127,26 @@ Napi::Value Call::run(Device device, K kernel, Then then) {
   return finish(device, std::move(work), [slot, then]() mutable { slot->then(then); });
 }
 
-// Entry points: `op` is exported as `name` and `async.name`; errors name `fn`.
+// Entry points: `op` is exported as `name` and `async.name`; errors name `fn`. Each ops_*.cc lists
+// its entry points in one table and registers it with EG_OPS(table); the addon exports every table
+// (register_all_ops), so a new family needs no edit anywhere else.
 struct OpDef {
   const char* name;
   const char* fn;
   Napi::Value (*op)(Call&);
 };
-template <size_t N>
-void register_ops(Napi::Env env, Napi::Object exports, const OpDef (&ops)[N]) {
-  void register_op(Napi::Env, Napi::Object, const OpDef*);
-  for (const OpDef& d : ops) register_op(env, exports, &d);
-}
+struct OpTable {
+  const OpDef* ops;
+  size_t count;
+};
+std::vector<OpTable>& op_tables();
+struct RegisterOps {
+  template <size_t N>
+  explicit RegisterOps(const OpDef (&ops)[N]) {
+    op_tables().push_back({ops, N});
+  }
+};
+#define EG_OPS(table) const ::echogen::RegisterOps eg_ops_registration_##table(table)
 
 // Shape helpers and checks shared by the op families.
 inline int64_t count_of(const std::vector<int64_t>& shape, size_t from = 0, size_t to = SIZE_MAX) {
@@ -163,9 +172,5 @@ std::string number_string(double v);
 // Reads `count` floats at element `offset` of data on `device` (only on error paths).
 void read_floats(Napi::Env env, Device device, const float* data, int64_t offset, int count, float* out);
 
-void register_support_gemm_ops(Napi::Env env, Napi::Object exports);
-void register_support_elementwise_ops(Napi::Env env, Napi::Object exports);
-void register_support_layout_ops(Napi::Env env, Napi::Object exports);
-void register_support_nn_ops(Napi::Env env, Napi::Object exports);
 
 }  // namespace echogen

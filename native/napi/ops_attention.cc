@@ -99,8 +99,8 @@ const OpDef kOps[] = {
     {"attentionBackward", "attentionBackward", AttentionBackward},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_attention_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

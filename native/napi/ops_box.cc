@@ -108,8 +108,8 @@ const OpDef kOps[] = {
     {"cycleReward", "cycleReward", CycleReward},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_box_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

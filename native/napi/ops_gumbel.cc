@@ -78,8 +78,8 @@ const OpDef kOps[] = {
     {"gumbelSoftmaxBackward", "gumbelSoftmaxBackward", GumbelSoftmaxBackward},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_gumbel_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

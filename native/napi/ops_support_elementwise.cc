@@ -143,8 +143,8 @@ const OpDef kOps[] = {
     {"sumSquares", "sumSquares", SumSquares},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_support_elementwise_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

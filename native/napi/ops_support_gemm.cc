@@ -87,8 +87,8 @@ Napi::Value Linear(Call& c) {
 
 const OpDef kOps[] = {{"matmul", "matmul", Matmul}, {"linear", "linear", Linear}};
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_support_gemm_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

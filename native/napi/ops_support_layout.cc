@@ -119,8 +119,8 @@ const OpDef kOps[] = {
     {"concat", "concat", Concat},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_support_layout_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

@@ -201,8 +201,8 @@ const OpDef kOps[] = {
     {"adamw", "adamw", AdamW},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_support_nn_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen

@@ -69,8 +69,8 @@ const OpDef kOps[] = {
     {"vqStats", "vqStats", VqStats},
 };
 
-}  // namespace
+EG_OPS(kOps);
 
-void register_vq_ops(Napi::Env env, Napi::Object exports) { register_ops(env, exports, kOps); }
+}  // namespace
 
 }  // namespace echogen
