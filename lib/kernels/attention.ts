@@ -24,21 +24,17 @@ export interface AttentionGradients {
   dv: Tensor;
 }
 
-const forward = kernelOp<[q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions], AttentionResult>('attentionForward');
-const backward = kernelOp<[q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, opts?: AttentionOptions],
-  AttentionGradients>('attentionBackward');
-
 /**
  * Softmax attention softmax(scale * q k^T [masked]) v without storing the Tq x Tk score matrix.
  * q [B,H,Tq,D], k and v [B,H,Tk,D], D in [8,128], f32, all on one device.
  */
-export const attention = forward.sync;
-/** attention() off the JS thread (CPU) or enqueued (CUDA); inputs stay alive until it settles. */
-export const attentionAsync = forward.async;
+export const { sync: attention, async: attentionAsync } =
+  kernelOp<[q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions], AttentionResult>('attentionForward');
 
 /**
  * Gradients of attention with respect to q, k and v given dOut = dL/dout, recomputed from the
  * forward's out and lse (pass the same options as the forward).
  */
-export const attentionBackward = backward.sync;
-export const attentionBackwardAsync = backward.async;
+export const { sync: attentionBackward, async: attentionBackwardAsync } =
+  kernelOp<[q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, opts?: AttentionOptions],
+  AttentionGradients>('attentionBackward');

@@ -29,20 +29,17 @@ export interface CycleRewardResult {
   iou: Tensor;
 }
 
-const iou = kernelOp<[a: Tensor, b: Tensor, opts?: BoxIouOptions], Tensor>('boxIou');
-const reward = kernelOp<[pred: Tensor, target: Tensor, opts?: CycleRewardOptions], CycleRewardResult>('cycleReward');
-
 /**
  * Pairwise IoU (or GIoU) of xyxy boxes: a [N,4], b [M,4] -> [N,M]. A pair with zero union has
  * IoU 0; GIoU is 0 where the enclosing box has zero area too. A box with x2 < x1, y2 < y1 or a
  * non-finite coordinate is a RangeError naming the tensor and the box index.
  */
-export const boxIou = iou.sync;
-export const boxIouAsync = iou.async;
+export const { sync: boxIou, async: boxIouAsync } =
+  kernelOp<[a: Tensor, b: Tensor, opts?: BoxIouOptions], Tensor>('boxIou');
 
 /**
  * The Cycle RL reward and GRPO advantage in one fused pass. pred [B,G,N,4] holds G sampled
  * predictions per layout, target [B,N,4] the layout's boxes (matched by position).
  */
-export const cycleReward = reward.sync;
-export const cycleRewardAsync = reward.async;
+export const { sync: cycleReward, async: cycleRewardAsync } =
+  kernelOp<[pred: Tensor, target: Tensor, opts?: CycleRewardOptions], CycleRewardResult>('cycleReward');

@@ -25,20 +25,17 @@ export interface GumbelSoftmaxResult {
   indices: Tensor;
 }
 
-const forward = kernelOp<[logits: Tensor, opts: GumbelSoftmaxOptions], GumbelSoftmaxResult>('gumbelSoftmax');
-const backward = kernelOp<[dy: Tensor, soft: Tensor, tau: number], Tensor>('gumbelSoftmaxBackward');
-
 /**
  * Gumbel-Softmax over the rows of logits [N,V] with Philox-4x32-10 noise g fixed by
  * (seed, offset, element index). -Infinity logits are never sampled; a row whose logits are all
  * -Infinity gets index -1 and all-zero soft and hard rows.
  */
-export const gumbelSoftmax = forward.sync;
-export const gumbelSoftmaxAsync = forward.async;
+export const { sync: gumbelSoftmax, async: gumbelSoftmaxAsync } =
+  kernelOp<[logits: Tensor, opts: GumbelSoftmaxOptions], GumbelSoftmaxResult>('gumbelSoftmax');
 
 /**
  * The gradient with respect to logits: soft * (dy - sum(dy * soft)) / tau per row. With the
  * straight-through estimator pass the gradient of `hard` as dy.
  */
-export const gumbelSoftmaxBackward = backward.sync;
-export const gumbelSoftmaxBackwardAsync = backward.async;
+export const { sync: gumbelSoftmaxBackward, async: gumbelSoftmaxBackwardAsync } =
+  kernelOp<[dy: Tensor, soft: Tensor, tau: number], Tensor>('gumbelSoftmaxBackward');

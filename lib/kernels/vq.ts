@@ -16,25 +16,21 @@ export interface VqStatsResult {
   counts: Tensor;
 }
 
-const nearest = kernelOp<[x: Tensor, codebook: Tensor], VqNearestResult>('vqNearest');
-const gather = kernelOp<[codebook: Tensor, indices: Tensor], Tensor>('vqGather');
-const stats = kernelOp<[x: Tensor, indices: Tensor, K: number], VqStatsResult>('vqStats');
-
 /**
  * For each row of x [N,D], the nearest row of codebook [K,D] in squared Euclidean distance,
  * found by a fused kernel (||c||^2 - 2 x.c over codebook tiles with a running argmin; the N x K
  * distance matrix is never stored). The reported distance is recomputed as ||x - c||^2.
  */
-export const vqNearest = nearest.sync;
-export const vqNearestAsync = nearest.async;
+export const { sync: vqNearest, async: vqNearestAsync } =
+  kernelOp<[x: Tensor, codebook: Tensor], VqNearestResult>('vqNearest');
 
 /**
  * codebook [K,D] rows picked by i32 indices of any shape S: the result is [...S, D]. An index
  * outside [0,K) is a RangeError naming its value and position (checked on the device for CUDA).
  */
-export const vqGather = gather.sync;
-export const vqGatherAsync = gather.async;
+export const { sync: vqGather, async: vqGatherAsync } =
+  kernelOp<[codebook: Tensor, indices: Tensor], Tensor>('vqGather');
 
 /** Per-code sums and counts of x [N,D] under the assignment indices [N] (for k-means / EMA updates). */
-export const vqStats = stats.sync;
-export const vqStatsAsync = stats.async;
+export const { sync: vqStats, async: vqStatsAsync } =
+  kernelOp<[x: Tensor, indices: Tensor, K: number], VqStatsResult>('vqStats');
