@@ -80,6 +80,14 @@ export const { sync: sliceBackward, async: sliceBackwardAsync } =
 
 export const { sync: concat, async: concatAsync } = kernelOp<[xs: Tensor[], axis: number], Tensor>('concat');
 
+/** gelu(x + b) (tanh GELU) with b [C] broadcast over x [..., C]: an MLP's bias + activation in one pass. */
+export const { sync: biasGelu, async: biasGeluAsync } = kernelOp<[x: Tensor, b: Tensor], Tensor>('biasGelu');
+
+export interface BiasGeluGrads { dx: Tensor; db: Tensor }
+/** dx = dy * gelu'(x + b) and db = dx summed over x's leading dims. */
+export const { sync: biasGeluBackward, async: biasGeluBackwardAsync } =
+  kernelOp<[x: Tensor, b: Tensor, dy: Tensor], BiasGeluGrads>('biasGeluBackward');
+
 export interface LayerNormResult { y: Tensor; mean: Tensor; rstd: Tensor }
 export const { sync: layerNorm, async: layerNormAsync } =
   kernelOp<[x: Tensor, gamma: Tensor, beta: Tensor, eps?: number], LayerNormResult>('layerNorm',

@@ -130,6 +130,30 @@ Napi::Value SumSquares(Call& c) {
   return c.run(x->device(), EG_KERNEL(sum_squares, x->numel(), x->f32(), y->f32()));
 }
 
+// biasGelu(x [..., C], b [C]) -> gelu(x + b): the bias add and GELU of an MLP in one pass.
+Napi::Value BiasGelu(Call& c) {
+  NativeTensor* x = c.f32(0, "x");
+  NativeTensor* b = c.f32(1, "b", x, "x");
+  require_min_rank(c.env, x, 1, c.fn(), "x");
+  require_shape(c.env, b, {x->shape().back()}, c.fn(), "b", "the last dim of x");
+  NativeTensor* y = c.out(x->shape(), x->device());
+  return c.run(x->device(), EG_KERNEL(bias_gelu, count_of(leading_dims(x)), x->shape().back(), x->f32(), b->f32(), y->f32()));
+}
+
+// biasGeluBackward(x, b, dy) -> { dx, db }, from the forward's inputs.
+Napi::Value BiasGeluBackward(Call& c) {
+  NativeTensor* x = c.f32(0, "x");
+  NativeTensor* b = c.f32(1, "b", x, "x");
+  NativeTensor* dy = c.f32(2, "dy", x, "x");
+  require_min_rank(c.env, x, 1, c.fn(), "x");
+  require_shape(c.env, b, {x->shape().back()}, c.fn(), "b", "the last dim of x");
+  require_shape(c.env, dy, x->shape(), c.fn(), "dy", "the shape of x");
+  NativeTensor* dx = c.out("dx", x->shape(), x->device());
+  NativeTensor* db = c.out("db", b->shape(), x->device());
+  return c.run(x->device(), EG_KERNEL(bias_gelu_backward, count_of(leading_dims(x)), x->shape().back(), x->f32(), b->f32(),
+                                      dy->f32(), dx->f32(), db->f32()));
+}
+
 const OpDef kOps[] = {
     {"unary", "unary", Unary},
     {"unaryBackward", "unaryBackward", UnaryBackward},
@@ -141,6 +165,8 @@ const OpDef kOps[] = {
     {"sumLast", "sumLastDim", SumLast},
     {"expandLast", "expandLast", ExpandLast},
     {"sumSquares", "sumSquares", SumSquares},
+    {"biasGelu", "biasGelu", BiasGelu},
+    {"biasGeluBackward", "biasGeluBackward", BiasGeluBackward},
 };
 
 EG_OPS(kOps);

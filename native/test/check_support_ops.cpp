@@ -89,6 +89,33 @@ EG_CASES(unary) {
   return cases;
 }
 
+EG_CASES(bias_gelu) {
+  std::vector<Case> cases;
+  using Size = std::pair<int64_t, int64_t>;
+  const std::vector<Size> sizes = mode == Mode::Bench ? std::vector<Size>{{4096, 3072}} : std::vector<Size>{{2, 9}, {37, 129}, {1031, 33}, {0, 5}};  // (one tiny gelu alone would make the relative measure noise)
+  for (auto [rows, cols] : sizes) {
+    auto x = uniform(rows * cols, -4.f, 4.f), b = uniform(cols), dy = uniform(rows * cols);
+    std::vector<double> ry(rows * cols), rdx(rows * cols), rdb(cols, 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const double v = double(x[r * cols + c]) + b[c];
+        ry[r * cols + c] = ref_f(UnaryOp::Gelu, v);
+        rdx[r * cols + c] = dy[r * cols + c] * ref_df(UnaryOp::Gelu, v);
+        rdb[c] += rdx[r * cols + c];
+      }
+    Case k = make_case("bias_gelu " + std::to_string(rows) + "x" + std::to_string(cols),
+                       {in("x", x), in("b", b), in("dy", dy), out("y", rows * cols, 1e-6).with_ref(ry, 2e-6),
+                        out("dx", rows * cols, 1e-5).with_ref(rdx, 2e-5), out("db", cols, 1e-5).with_ref(rdb, 2e-5)},
+                       [=](auto be, Args& a) {
+                         bias_gelu(be, rows, cols, a.f(0), a.f(1), a.f(3));
+                         bias_gelu_backward(be, rows, cols, a.f(0), a.f(1), a.f(2), a.f(4), a.f(5));
+                       });
+    k.bytes = 4.0 * 5 * rows * cols;
+    cases.push_back(std::move(k));
+  }
+  return cases;
+}
+
 EG_CASES(binary_axpy_affine) {
   std::vector<Case> cases;
   const int64_t na = mode == Mode::Bench ? (int64_t(1) << 24) : 3 * 37 * 41;

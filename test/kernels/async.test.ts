@@ -81,6 +81,32 @@ describe('async kernels equal their sync forms', () => {
   });
 });
 
+describe('biasGelu (the worked example of docs/CONVENTIONS.md)', () => {
+  const gelu = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+  test('forward and backward against float64, sync and async alike', async () => {
+    const R = 13, C = 37, h = 1e-6;
+    const xs = rand(R * C, -4, 4), bs = rand(C), dys = rand(R * C);
+    const x = eg.tensor(xs, [R, C]), b = eg.tensor(bs, [C]), dy = eg.tensor(dys, [R, C]);
+    const y = s.biasGelu(x, b).toArray(), g = s.biasGeluBackward(x, b, dy);
+    const dx = g.dx.toArray(), db = g.db.toArray();
+    const refDb = new Float64Array(C);
+    let errY = 0, errDx = 0;
+    for (let r = 0; r < R; r++)
+      for (let c = 0; c < C; c++) {
+        const v = xs[r * C + c] + bs[c];
+        const d = dys[r * C + c] * (gelu(v + h) - gelu(v - h)) / (2 * h);
+        errY = Math.max(errY, Math.abs(y[r * C + c] - gelu(v)));
+        errDx = Math.max(errDx, Math.abs(dx[r * C + c] - d));
+        refDb[c] += d;
+      }
+    expect(errY).toBeLessThan(1e-5);
+    expect(errDx).toBeLessThan(1e-4);
+    for (let c = 0; c < C; c++) expect(db[c]).toBeCloseTo(refDb[c], 3);
+    same(await s.biasGeluAsync(x, b), s.biasGelu(x, b));
+    expect(() => s.biasGelu(x, eg.tensor(rand(5), [5]))).toThrow(/biasGelu: b must have shape \[37\] \(the last dim of x\), got \[5\]/);
+  });
+});
+
 describe('async errors and pinning', () => {
   test('argument errors reject with the sync form\'s class and message', async () => {
     const q = t([1, 1, 4, 8]);
