@@ -10,21 +10,14 @@ namespace {
 
 constexpr double kMaxSafe = 9007199254740992.0;  // 2^53: every integer up to it is exact in a double
 
-std::string describe_value(Napi::Value v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsString()) return "string \"" + v.As<Napi::String>().Utf8Value() + "\"";
-  return v.ToString().Utf8Value();
-}
-
 // tau as f32: a finite number > 0 whose reciprocal is finite too.
 float tau_value(Napi::Env env, Napi::Value v, const char* fn, const char* name) {
-  if (!v.IsNumber()) throw_type(env, std::string(fn) + ": " + name + " must be a number, got " + describe_value(v));
+  if (!v.IsNumber()) throw_type(env, std::string(fn) + ": " + name + " must be a number, got " + seen(v));
   double t = v.As<Napi::Number>().DoubleValue();
   float f = static_cast<float>(t);
   if (!(f > 0.f) || !std::isfinite(f) || !std::isfinite(1.f / f))
     throw_range(env, std::string(fn) + ": " + name + " must be a finite number > 0 (and >= 1e-38), got " +
-                         describe_value(v));
+                         seen(v));
   return f;
 }
 
@@ -34,10 +27,10 @@ uint64_t counter_option(Napi::Object opts, const char* key, bool required, const
   Napi::Value v = opts.Get(key);
   if (v.IsUndefined() && !required) return 0;
   if (!v.IsNumber())
-    throw_type(env, std::string(fn) + ": options." + key + " must be an integer in [0, 2^53], got " + describe_value(v));
+    throw_type(env, std::string(fn) + ": options." + key + " must be an integer in [0, 2^53], got " + seen(v));
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > kMaxSafe || d != std::floor(d))
-    throw_range(env, std::string(fn) + ": options." + key + " must be an integer in [0, 2^53], got " + describe_value(v));
+    throw_range(env, std::string(fn) + ": options." + key + " must be an integer in [0, 2^53], got " + seen(v));
   return static_cast<uint64_t>(d);
 }
 
@@ -46,7 +39,7 @@ Napi::Value GumbelSoftmax(Call& c) {
   NativeTensor* logits = c.f32(0, "logits");
   require_rank(c.env, logits, 2, fn, "logits");
   if (c.info[1].IsUndefined() || c.info[1].IsNull())
-    throw_type(c.env, "gumbelSoftmax: options { tau, seed } are required, got " + describe_value(c.info[1]));
+    throw_type(c.env, "gumbelSoftmax: options { tau, seed } are required, got " + seen(c.info[1]));
   Napi::Object opts = options_arg(c.info, 1, fn);
   GumbelParams p;
   p.tau = tau_value(c.env, opts.Get("tau"), fn, "options.tau");
