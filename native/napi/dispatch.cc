@@ -173,6 +173,10 @@ static void register_op(Napi::Env env, Napi::Object exports, const OpDef* def) {
       auto deferred = Napi::Promise::Deferred::New(info.Env());
       deferred.Reject(e.Value());
       return deferred.Promise();
+    } catch (const std::exception& e) {  // a CUDA launch failure on the enqueue path
+      auto deferred = Napi::Promise::Deferred::New(info.Env());
+      deferred.Reject(Napi::Error::New(info.Env(), e.what()).Value());
+      return deferred.Promise();
     }
   };
   // The async forms live on exports.async, apart from the sync ones: a caller enumerating the
