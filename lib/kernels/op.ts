@@ -3,6 +3,9 @@
 // and `nameAsync`. The native side checks every
 // argument, accepts a Tensor where it wants a tensor (it reads `.handle`), and returns native
 // handles, which become Tensors here. So a wrapper is one line and has no checks of its own.
+// Async forms: argument errors reject with the sync form's error; the inputs' memory stays alive until
+// the promise settles, so dispose() of an input meanwhile is deferred (the tensor reads as disposed at
+// once, its memory goes when the op completes); an op writing an input in place owns it until then.
 import { addon, inThisRealm, isNativeTensor } from '../native';
 import { Tensor } from '../tensor';
 
