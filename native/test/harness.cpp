@@ -93,6 +93,17 @@ Outputs run_cpu(const Case& c) {
   return o;
 }
 
+double time_cpu(const Case& c, int reps) {
+  std::vector<double> ms;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run_cpu(c);  // includes copying the arrays, as every backend's run does
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
 static std::string status_string(const int64_t* s) {
   return "(" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " + std::to_string(s[2]) + ")";
 }

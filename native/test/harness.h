@@ -112,6 +112,8 @@ ThreadPool& case_pool();
 Outputs run_cpu(const Case& c);
 // Checks one case (CPU vs references, then CUDA vs CPU when a device is present); returns false on any failure.
 void check_case(Report& report, const Case& c);
+// Median ms of the CPU kernel over `reps` runs (outputs re-poisoned each time, inputs reused).
+double time_cpu(const Case& c, int reps = 5);
 // The measure above, reported as one line.
 bool compare(Report& report, const std::string& what, const float* got, const float* want, const double* scale, size_t n,
              double tol);

@@ -1,8 +1,9 @@
 // native/test: checks CPU kernels against float64 references and, when a CUDA device is
 // present, every CUDA kernel against its CPU twin. Needs no Node. Exit code 0 = all passed.
-// usage: echogen_native_test [filter] [--quick]
+// usage: echogen_native_test [filter] [--quick] [--time]
 //   filter: only the checks and case families whose name contains it
 //   --quick: the first two cases of each family (the reduced set compute-sanitizer runs)
+//   --time: also print each case's CPU time (median of 5 runs; GPU times: echogen_gpu_bench)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,9 +13,10 @@
 
 int main(int argc, char** argv) {
   const char* only = nullptr;
-  bool quick = false;
+  bool quick = false, timing = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--time")) timing = true;
     else only = argv[i];
   }
   using namespace echogen::test;
@@ -29,7 +31,10 @@ int main(int argc, char** argv) {
     std::vector<Case> list = f.cases(Mode::Test);
     if (quick && list.size() > 2) list.resize(2);
     std::printf("%s: %zu cases\n", f.name, list.size());
-    for (const Case& c : list) check_case(report, c);
+    for (const Case& c : list) {
+      check_case(report, c);
+      if (timing) std::printf("  time  %s: cpu %.3f ms\n", c.name.c_str(), time_cpu(c));
+    }
     cases += static_cast<int>(list.size());
     ++families_run;
   }
