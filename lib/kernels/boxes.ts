@@ -1,6 +1,6 @@
 // Typed wrappers of the box kernels: pairwise IoU/GIoU and the fused Cycle RL reward.
-import { nativeFunction, NativeTensor } from '../native';
 import { Tensor } from '../tensor';
+import { kernelOp } from './op';
 
 export type BoxIouKind = 'iou' | 'giou';
 
@@ -29,50 +29,17 @@ export interface CycleRewardResult {
   iou: Tensor;
 }
 
-type NativeBoxIou = (a: NativeTensor, b: NativeTensor, opts: { kind?: BoxIouKind }) => NativeTensor;
-type NativeCycleReward = (pred: NativeTensor, target: NativeTensor, opts: {
-  mask?: NativeTensor; iouWeight?: number; l1Weight?: number; eps?: number;
-}) => { reward: NativeTensor; advantage: NativeTensor; iou: NativeTensor };
-
-// looked up on first use, so importing the package never depends on these functions being built
-let nativeBoxIou: NativeBoxIou | undefined;
-let nativeCycleReward: NativeCycleReward | undefined;
-
-function handle(x: unknown, fn: string, name: string): NativeTensor {
-  if (!(x instanceof Tensor)) {
-    const seen = x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
-    throw new TypeError(`${fn}: ${name} must be a Tensor, got ${seen}`);
-  }
-  return x.handle;
-}
-
-function options<T extends object>(opts: T | undefined, fn: string): Partial<T> {
-  if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${fn}: options must be an object, got ${typeof opts}`);
-  return opts;
-}
-
 /**
  * Pairwise IoU (or GIoU) of xyxy boxes: a [N,4], b [M,4] -> [N,M]. A pair with zero union has
  * IoU 0; GIoU is 0 where the enclosing box has zero area too. A box with x2 < x1, y2 < y1 or a
  * non-finite coordinate is a RangeError naming the tensor and the box index.
  */
-export function boxIou(a: Tensor, b: Tensor, opts?: BoxIouOptions): Tensor {
-  const fn = (nativeBoxIou ??= nativeFunction<NativeBoxIou>('boxIou'));
-  const o = options(opts, 'boxIou');
-  return new Tensor(fn(handle(a, 'boxIou', 'a'), handle(b, 'boxIou', 'b'), { kind: o.kind }));
-}
+export const { sync: boxIou, async: boxIouAsync } =
+  kernelOp<[a: Tensor, b: Tensor, opts?: BoxIouOptions], Tensor>('boxIou');
 
 /**
  * The Cycle RL reward and GRPO advantage in one fused pass. pred [B,G,N,4] holds G sampled
  * predictions per layout, target [B,N,4] the layout's boxes (matched by position).
  */
-export function cycleReward(pred: Tensor, target: Tensor, opts?: CycleRewardOptions): CycleRewardResult {
-  const fn = (nativeCycleReward ??= nativeFunction<NativeCycleReward>('cycleReward'));
-  const o = options(opts, 'cycleReward');
-  const mask = o.mask === undefined || o.mask === null ? undefined : handle(o.mask, 'cycleReward', 'options.mask');
-  const r = fn(handle(pred, 'cycleReward', 'pred'), handle(target, 'cycleReward', 'target'), {
-    mask, iouWeight: o.iouWeight, l1Weight: o.l1Weight, eps: o.eps,
-  });
-  return { reward: new Tensor(r.reward), advantage: new Tensor(r.advantage), iou: new Tensor(r.iou) };
-}
+export const { sync: cycleReward, async: cycleRewardAsync } =
+  kernelOp<[pred: Tensor, target: Tensor, opts?: CycleRewardOptions], CycleRewardResult>('cycleReward');

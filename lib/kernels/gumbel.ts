@@ -1,9 +1,9 @@
 // Typed wrappers of the Gumbel-Softmax kernels (forward sample + relaxation, and its backward).
-import { nativeFunction, NativeTensor } from '../native';
 import { Tensor } from '../tensor';
+import { kernelOp } from './op';
 
 export interface GumbelSoftmaxOptions {
-  /** Temperature, a finite number > 0. */
+  /** Temperature, a finite number > 0 (checked natively, as the f32 the kernel uses). */
   tau: number;
   /** Also return the one-hot of the sampled indices. */
   hard?: boolean;
@@ -25,33 +25,17 @@ export interface GumbelSoftmaxResult {
   indices: Tensor;
 }
 
-type ForwardFn = (logits: NativeTensor, opts: GumbelSoftmaxOptions) => { soft: NativeTensor; hard?: NativeTensor; indices: NativeTensor };
-type BackwardFn = (dy: NativeTensor, soft: NativeTensor, tau: number) => NativeTensor;
-
-/** The native handle of a Tensor argument, or a TypeError naming it. */
-function tensorHandle(t: unknown, fn: string, name: string): NativeTensor {
-  if (!(t instanceof Tensor)) throw new TypeError(`${fn}: ${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
-  return t.handle;
-}
-
 /**
  * Gumbel-Softmax over the rows of logits [N,V] with Philox-4x32-10 noise g fixed by
  * (seed, offset, element index). -Infinity logits are never sampled; a row whose logits are all
  * -Infinity gets index -1 and all-zero soft and hard rows.
  */
-export function gumbelSoftmax(logits: Tensor, opts: GumbelSoftmaxOptions): GumbelSoftmaxResult {
-  const fn = nativeFunction<ForwardFn>('gumbelSoftmax');
-  const r = fn(tensorHandle(logits, 'gumbelSoftmax', 'logits'), opts);
-  const out: GumbelSoftmaxResult = { soft: new Tensor(r.soft), indices: new Tensor(r.indices) };
-  if (r.hard) out.hard = new Tensor(r.hard);
-  return out;
-}
+export const { sync: gumbelSoftmax, async: gumbelSoftmaxAsync } =
+  kernelOp<[logits: Tensor, opts: GumbelSoftmaxOptions], GumbelSoftmaxResult>('gumbelSoftmax');
 
 /**
  * The gradient with respect to logits: soft * (dy - sum(dy * soft)) / tau per row. With the
  * straight-through estimator pass the gradient of `hard` as dy.
  */
-export function gumbelSoftmaxBackward(dy: Tensor, soft: Tensor, tau: number): Tensor {
-  const fn = nativeFunction<BackwardFn>('gumbelSoftmaxBackward');
-  return new Tensor(fn(tensorHandle(dy, 'gumbelSoftmaxBackward', 'dy'), tensorHandle(soft, 'gumbelSoftmaxBackward', 'soft'), tau));
-}
+export const { sync: gumbelSoftmaxBackward, async: gumbelSoftmaxBackwardAsync } =
+  kernelOp<[dy: Tensor, soft: Tensor, tau: number], Tensor>('gumbelSoftmaxBackward');

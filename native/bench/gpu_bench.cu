@@ -1,8 +1,10 @@
-// GPU benchmark of every echogen CUDA kernel: CUDA events, warm-up, median of repeated runs, inputs
-// drawn on the device (never zeros). Prints one JSON object per line:
+// GPU benchmark of every echogen CUDA kernel. Two parts: the suites below (CUDA events, warm-up,
+// median of repeated runs, inputs drawn on the device, never zeros) at the shapes torch_peers.py
+// races; and `cases`: every case native/test declares in its Bench mode (test/harness.h), so every
+// CUDA entry point is timed from the same case list that checks it. Prints one JSON object per line:
 //   {"suite":"attention","case":"fwd D=64 T=1024 B=16 H=32 causal","impl":"echogen","ms":..,"flops":..,"bytes":..}
 // bench/gpu/run.sh runs it beside bench/gpu/torch_peers.py and bench/gpu/report.py joins the two.
-// usage: echogen_gpu_bench [suite-filter] [--quick]
+// usage: echogen_gpu_bench [suite-filter] [--quick]   (suites: device, attention, vq, gumbel, boxes, cases)
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -19,6 +21,7 @@
 #include "echogen/boxes.h"
 #include "echogen/gumbel.h"
 #include "echogen/vq.h"
+#include "test/harness.h"
 
 using namespace echogen;
 
@@ -191,6 +194,18 @@ void bench_reward() {
   }
 }
 
+// Every case of every native/test family at its Bench shapes (the first of each with --quick).
+void bench_cases() {
+  for (const test::Family& f : test::families()) {
+    std::vector<test::Case> cases = f.cases(test::Mode::Bench);
+    if (quick && cases.size() > 1) cases.resize(1);
+    for (const test::Case& c : cases) {
+      const double ms = test::time_cuda(c, stream, quick);
+      emit((std::string("cases/") + f.name).c_str(), c.name, ms, c.flops, c.bytes);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +232,7 @@ int main(int argc, char** argv) {
     run("vq", bench_vq);
     run("gumbel", bench_gumbel);
     run("boxes", bench_reward);
+    run("cases", bench_cases);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_bench: %s\n", e.what());
     return 1;

@@ -109,6 +109,12 @@ struct GumbelKey {
   uint32_t seed_lo, seed_hi, offset_lo, offset_hi;
 };
 
+// The key of (seed, offset), both integers in [0, 2^53]: built here once for every backend.
+EG_HD GumbelKey gumbel_key(uint64_t seed, uint64_t offset) {
+  return GumbelKey{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(offset),
+                   static_cast<uint32_t>(offset >> 32)};
+}
+
 EG_HD uint32_t gumbel_counter(int64_t e) {
   return static_cast<uint32_t>(((e >> 5) << 3) | (e & 7));
 }

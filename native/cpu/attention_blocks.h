@@ -6,10 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define EG_ATTN_AVX2 1
-#endif
+#include "cpu/simd.h"
 
 namespace echogen::cpu::attention_blocks {
 
@@ -27,7 +24,7 @@ inline int64_t balanced_block(int64_t n, int64_t max_block, int64_t align) {
 
 // ---- vector primitives (AVX2+FMA when compiled for it, plain loops otherwise) ----
 
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
 // 2^x for x <= 0 (scores minus their running max): 2^round(x) * Taylor polynomial of 2^f,
 // |f| <= 1/2, relative error ~1e-7; below -126 (and -inf) the result is 0.
 inline __m256 exp2_ps(__m256 x) {
@@ -46,25 +43,15 @@ inline __m256 exp2_ps(__m256 x) {
   return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), valid);
 }
 
-inline float hmax(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hmax8;
+using simd::hsum8;
 #endif
 
 inline float row_max(const float* x, int64_t n) {
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
   __m256 m = _mm256_set1_ps(-INFINITY);
   for (int64_t j = 0; j < n; j += kW) m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
-  return hmax(m);
+  return hmax8(m);
 #else
   float m = -INFINITY;
   for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
@@ -74,7 +61,7 @@ inline float row_max(const float* x, int64_t n) {
 
 // x[j] = 2^(x[j] - pivot); returns the sum.
 inline float row_exp2(float* x, int64_t n, float pivot) {
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
   const __m256 pv = _mm256_set1_ps(pivot);
   __m256 s = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; j += kW) {
@@ -82,7 +69,7 @@ inline float row_exp2(float* x, int64_t n, float pivot) {
     _mm256_storeu_ps(x + j, p);
     s = _mm256_add_ps(s, p);
   }
-  return hsum(s);
+  return hsum8(s);
 #else
   float s = 0.f;
   for (int64_t j = 0; j < n; ++j) s += (x[j] = std::exp2(x[j] - pivot));
@@ -95,7 +82,7 @@ inline float row_exp2(float* x, int64_t n, float pivot) {
 // __m256 array indexed in a loop on the stack, which made this kernel store-bound.
 template <bool TA, bool ACC, int NV>
 inline void micro_kernel(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
   static_assert(NV == 1 || NV == 2, "one or two vectors of B");
   const int64_t ra = TA ? 1 : lda, ka = TA ? lda : 1;  // strides of a(r, k)
   const __m256 z = _mm256_setzero_ps();
@@ -161,7 +148,7 @@ inline void pack_rows(float* dst, const float* src, int64_t rows, int64_t rows_p
     int64_t c = 0;
     if (r < rows) {
       const float* sr = src + r * D;
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
       const __m256 m = _mm256_set1_ps(mul);
       for (; c + kW <= D; c += kW) _mm256_storeu_ps(d + c, _mm256_mul_ps(_mm256_loadu_ps(sr + c), m));
 #endif
@@ -171,7 +158,7 @@ inline void pack_rows(float* dst, const float* src, int64_t rows, int64_t rows_p
   }
 }
 
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
 // dst[c][r] = src[r][c] for an 8 x 8 block (the classic unpack / shuffle / permute transpose).
 inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
   __m256 r[8], t[8];
@@ -196,7 +183,7 @@ inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd)
 // dst[c][r] = src[r][c] (D x cols_p, zero past `rows`): keys along the contiguous axis.
 inline void pack_transposed(float* dst, const float* src, int64_t rows, int64_t cols_p, int64_t D) {
   int64_t r0 = 0;
-#ifdef EG_ATTN_AVX2
+#ifdef ECHOGEN_AVX2
   for (; r0 + 8 <= rows; r0 += 8) {
     int64_t c = 0;
     for (; c + 8 <= D; c += 8) transpose8x8(src + r0 * D + c, D, dst + c * cols_p + r0, cols_p);

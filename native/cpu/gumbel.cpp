@@ -9,17 +9,14 @@
 #include "common/philox.h"
 #include "echogen/gumbel.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define EG_GUMBEL_AVX2 1
-#endif
+#include "cpu/simd.h"
 
 namespace echogen::cpu {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-#ifdef EG_GUMBEL_AVX2
+#ifdef ECHOGEN_AVX2
 // Lane-wise 32x32 -> 64-bit product of a and the constant m, split into high and low words.
 inline void mulhilo8(__m256i a, __m256i m, __m256i* hi, __m256i* lo) {
   __m256i even = _mm256_mul_epu32(a, m);
@@ -64,7 +61,7 @@ void philox8(const GumbelKey& key, uint32_t c, uint32_t* words) {
 }
 #endif
 
-#ifdef EG_GUMBEL_AVX2
+#ifdef ECHOGEN_AVX2
 // eg_logf (common/philox.h) on 4 x 8 lanes: the same operations in the same order, so the same
 // bits. Four independent vectors step through the polynomial together: one alone is a chain of
 // dependent FMAs and runs three times slower.
@@ -137,7 +134,7 @@ void add_noise(const GumbelKey& key, const float* logits, int64_t e0, int64_t V,
   }
 }
 
-#ifdef EG_GUMBEL_AVX2
+#ifdef ECHOGEN_AVX2
 // exp(x) for x <= 0 (Cephes expf, about 1 ulp), 0 below the normal range.
 inline __m256 exp8_nonpositive(__m256 x) {
   const __m256 low = _mm256_set1_ps(-87.33654f);
@@ -157,17 +154,8 @@ inline __m256 exp8_nonpositive(__m256 x) {
   return _mm256_andnot_ps(under, _mm256_mul_ps(e, _mm256_castsi256_ps(scale)));
 }
 
-inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-inline float hmax8(__m256 v) {
-  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
-}
+using simd::hmax8;
+using simd::hsum8;
 
 float row_max(const float* y, int64_t V) {
   // max_ps(y, m) returns m when y is NaN: NaN never becomes the maximum (as on CUDA)
@@ -248,20 +236,15 @@ void forward_row(const GumbelKey& key, const float* logits, int64_t e0, int64_t 
   for (int64_t v = 0; v < V; ++v) soft[v] *= inv_sum;
 }
 
-GumbelKey key_of(const GumbelParams& p) {
-  return GumbelKey{static_cast<uint32_t>(p.seed), static_cast<uint32_t>(p.seed >> 32),
-                   static_cast<uint32_t>(p.offset), static_cast<uint32_t>(p.offset >> 32)};
-}
-
 }  // namespace
 
 void gumbel_noise(const GumbelParams& p, int64_t first, int64_t count, float* out) {
-  add_noise(key_of(p), nullptr, first, count, out);
+  add_noise(gumbel_key(p.seed, p.offset), nullptr, first, count, out);
 }
 
 void gumbel_softmax(ThreadPool& pool, const float* logits, int64_t N, int64_t V, const GumbelParams& p,
                     float* soft, float* hard, int32_t* indices) {
-  GumbelKey key = key_of(p);
+  GumbelKey key = gumbel_key(p.seed, p.offset);
   float inv_tau = 1.f / p.tau;
   int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(V, 1));
   pool.parallel_for(N, grain, [&](int64_t n0, int64_t n1) {

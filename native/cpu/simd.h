@@ -7,7 +7,12 @@
 #include <limits>
 
 #include "common/activation.h"
+// ECHOGEN_AVX2 (set by both build files together with -mavx2 -mfma -mf16c) is the one switch for
+// every vector path of the CPU backend; hsum8 / hmax8 below are the only horizontal reductions.
 #ifdef ECHOGEN_AVX2
+#if !(defined(__AVX2__) && defined(__FMA__))
+#error "ECHOGEN_AVX2 needs -mavx2 -mfma"
+#endif
 #include <immintrin.h>
 #endif
 

@@ -13,10 +13,7 @@
 
 #include "echogen/vq.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define EG_VQ_AVX2 1
-#endif
+#include "cpu/simd.h"
 
 namespace echogen::cpu {
 namespace {
@@ -57,7 +54,7 @@ inline void reduce_lanes(const float* s, const int32_t* i, float* best_s, int32_
   *best_i = bi;
 }
 
-#ifdef EG_VQ_AVX2
+#ifdef ECHOGEN_AVX2
 // Argmin over every panel for up to 6 rows of x (short blocks repeat their last row).
 void block_argmin(const float* const* xr, int64_t D, const float* packed, const float* norms, int64_t panels,
                   int32_t* out_i) {

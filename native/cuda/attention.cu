@@ -16,7 +16,7 @@
 #include <cstdint>
 
 #include "common/online_softmax.h"
-#include "cuda/common.cuh"
+#include "cuda/support.cuh"
 #include "echogen/attention.h"
 
 namespace echogen::cuda {
@@ -40,14 +40,6 @@ DevParams device_params(const AttentionParams& p) {
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-__device__ __forceinline__ float group8_max(float x) {
-  for (int o = 1; o < 8; o <<= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-__device__ __forceinline__ float group8_sum(float x) {
-  for (int o = 1; o < 8; o <<= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
 
 // rows x DP tile of a [T, D] matrix into shared memory (row stride `stride`), zero outside
 // [rows_valid, D); consecutive threads read consecutive floats of the contiguous rows.
@@ -155,7 +147,7 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
         s[i][j] = vis ? s[i][j] : -INFINITY;
         mx = fmaxf(mx, s[i][j]);
       }
-      const float alpha = online_softmax_rescale(m[i], group8_max(mx));
+      const float alpha = online_softmax_rescale(m[i], warp_max<8>(mx));
       const float pivot = online_softmax_pivot(m[i]);
       float sum = 0.f;
 #pragma unroll
@@ -186,7 +178,7 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int64_t qi = q0 + row0 + i;
-    const float lsum = group8_sum(l[i]);
+    const float lsum = warp_sum<8>(l[i]);
     if (qi >= p.Tq) continue;
     const float inv = online_softmax_inv_sum(lsum);
 #pragma unroll
@@ -219,7 +211,7 @@ __global__ void attention_bwd_delta(const float* __restrict__ out, const float* 
   const int lane = threadIdx.x & 31;
   float s = 0.f;
   for (int c = lane; c < D; c += 32) s = fmaf(out[row * D + c], dout[row * D + c], s);
-  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+  s = warp_sum(s);
   if (lane == 0) delta[row] = s;
 }
 

@@ -2,7 +2,7 @@
 // one warp per layout. Both check their inputs on the device and raise flags that the launcher
 // reads back (the one synchronisation of these ops).
 #include "common/box.h"
-#include "cuda/common.cuh"
+#include "cuda/support.cuh"
 #include "echogen/boxes.h"
 
 namespace echogen::cuda {
@@ -18,18 +18,6 @@ constexpr int kWarpsPerBlock = 4;           // cycle_reward: layouts per block
 __device__ __forceinline__ BoxF to_box(float4 v) { return BoxF{v.x, v.y, v.z, v.w}; }
 __device__ __forceinline__ void raise_fault(unsigned* flag, long long index) { atomicMin(flag, static_cast<unsigned>(index)); }
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(kFull, v, o);
-  return v;
-}
-__device__ __forceinline__ float warp_min(float v) {
-  for (int o = 16; o; o >>= 1) v = fminf(v, __shfl_xor_sync(kFull, v, o));
-  return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-  for (int o = 16; o; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFull, v, o));
-  return v;
-}
 
 // v1: one block per 32x32 output tile (a 1-D grid, so neither N nor M is limited by gridDim.y).
 // The 32 row boxes sit in shared memory and are read as broadcasts; each thread keeps its column

@@ -62,6 +62,16 @@ __global__ void fill_kernel(int64_t n, float value, float* __restrict__ x) {
   EG_GRID_LOOP(i, n) x[i] = value;
 }
 
+__global__ void bias_gelu_kernel(int64_t n, int64_t cols, const float* __restrict__ x, const float* __restrict__ b,
+                                 float* __restrict__ y) {
+  EG_GRID_LOOP(i, n) y[i] = gelu_tanh(x[i] + b[i % cols]);
+}
+
+__global__ void bias_gelu_backward_kernel(int64_t n, int64_t cols, const float* __restrict__ x, const float* __restrict__ b,
+                                          const float* __restrict__ dy, float* __restrict__ dx) {
+  EG_GRID_LOOP(i, n) dx[i] = dy[i] * gelu_tanh_grad(x[i] + b[i % cols]);
+}
+
 }  // namespace
 
 void unary(void* stream, UnaryOp op, int64_t n, const float* x, float* y) {
@@ -98,6 +108,23 @@ void fill(void* stream, int64_t n, float value, float* x) {
   if (n <= 0) return;
   fill_kernel<<<elementwise_blocks(n), 256, 0, as_stream(stream)>>>(n, value, x);
   check_launch("fill_kernel");
+}
+
+void bias_gelu(void* stream, int64_t rows, int64_t cols, const float* x, const float* b, float* y) {
+  const int64_t n = rows * cols;
+  if (n <= 0) return;
+  bias_gelu_kernel<<<elementwise_blocks(n), 256, 0, as_stream(stream)>>>(n, cols, x, b, y);
+  check_launch("bias_gelu_kernel");
+}
+
+void bias_gelu_backward(void* stream, int64_t rows, int64_t cols, const float* x, const float* b, const float* dy,
+                        float* dx, float* db) {
+  const int64_t n = rows * cols;
+  if (n > 0) {
+    bias_gelu_backward_kernel<<<elementwise_blocks(n), 256, 0, as_stream(stream)>>>(n, cols, x, b, dy, dx);
+    check_launch("bias_gelu_backward_kernel");
+  }
+  sum_rows(stream, rows, cols, dx, 1.f, db);  // the bias gradient: the column sums of dx
 }
 
 }  // namespace echogen::cuda

@@ -6,7 +6,7 @@
 #include <climits>
 
 #include "common/philox.h"
-#include "cuda/common.cuh"
+#include "cuda/support.cuh"
 #include "echogen/gumbel.h"
 
 namespace echogen::cuda {
@@ -22,34 +22,12 @@ struct ArgMax {
 // The larger value; on equal values the lower index (NaN never wins).
 __device__ __forceinline__ ArgMax pick(ArgMax a, ArgMax b) { return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a; }
 
+struct PickOp {
+  __device__ ArgMax operator()(ArgMax a, ArgMax b) const { return pick(a, b); }
+};
+// pick is a total order (ties to the lower index), so the reduction order cannot change the winner.
 __device__ ArgMax block_argmax(ArgMax a, ArgMax* sh) {
-  for (int off = 16; off >= 1; off >>= 1)
-    a = pick(a, ArgMax{__shfl_xor_sync(0xffffffffu, a.v, off), __shfl_xor_sync(0xffffffffu, a.i, off)});
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-  if (lane == 0) sh[warp] = a;
-  __syncthreads();
-  if (warp == 0) {
-    a = lane < warps ? sh[lane] : ArgMax{-__int_as_float(0x7f800000), INT_MAX};
-    for (int off = 16; off >= 1; off >>= 1)
-      a = pick(a, ArgMax{__shfl_xor_sync(0xffffffffu, a.v, off), __shfl_xor_sync(0xffffffffu, a.i, off)});
-    if (lane == 0) sh[0] = a;
-  }
-  __syncthreads();
-  return sh[0];
-}
-
-__device__ float block_sum(float x, float* sh) {
-  for (int off = 16; off >= 1; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-  if (lane == 0) sh[warp] = x;
-  __syncthreads();
-  if (warp == 0) {
-    x = lane < warps ? sh[lane] : 0.f;
-    for (int off = 16; off >= 1; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
-    if (lane == 0) sh[0] = x;
-  }
-  __syncthreads();
-  return sh[0];
+  return block_reduce(a, PickOp{}, ArgMax{-__int_as_float(0x7f800000), INT_MAX}, sh);
 }
 
 // C > 0: each thread owns at most C counters and keeps their 4C values in registers.
@@ -161,8 +139,7 @@ void gumbel_softmax(void* stream, const float* logits, int64_t N, int64_t V, con
     EG_CUDA_CHECK(cudaMemsetAsync(indices, 0xff, N * sizeof(int32_t), s));
     return;
   }
-  GumbelKey key{static_cast<uint32_t>(p.seed), static_cast<uint32_t>(p.seed >> 32), static_cast<uint32_t>(p.offset),
-                static_cast<uint32_t>(p.offset >> 32)};
+  const GumbelKey key = gumbel_key(p.seed, p.offset);
   // a row spans at most this many 32-element blocks, whatever its alignment
   const int64_t counters = ((V + 30) / 32 + 1) * 8;
   const int threads = threads_for(counters);

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <climits>
 
-#include "cuda/common.cuh"
+#include "cuda/support.cuh"
 #include "echogen/vq.h"
 
 namespace echogen::cuda {
@@ -26,6 +26,15 @@ __global__ void code_norms(const float* __restrict__ cb, int K, int D, float* __
 }
 
 __device__ __forceinline__ bool better(float s, int i, float bs, int bi) { return s < bs || (s == bs && i < bi); }
+struct ArgMin {
+  float s;
+  int i;
+};
+// The better of two (score, index) pairs: a total order (ties to the lower index), so any
+// reduction order gives the same winner.
+struct BetterOp {
+  __device__ ArgMin operator()(ArgMin a, ArgMin b) const { return better(b.s, b.i, a.s, a.i) ? b : a; }
+};
 
 // v1: register-tiled scores with a running argmin; blockIdx.y takes a slice of the codebook
 // tiles so that small N still fills every SM (the slices are merged by nearest_finish).
@@ -81,14 +90,9 @@ __global__ __launch_bounds__(kThreads) void nearest_tiles(const float* __restric
   // the 16 threads sharing these rows are one half-warp: merge them with shuffles
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    float s = best_s[i];
-    int idx = best_i[i];
-#pragma unroll
-    for (int off = 8; off >= 1; off >>= 1) {
-      float os = __shfl_xor_sync(0xffffffffu, s, off);
-      int oi = __shfl_xor_sync(0xffffffffu, idx, off);
-      if (better(os, oi, s, idx)) { s = os; idx = oi; }
-    }
+    const ArgMin m = warp_reduce<16>(ArgMin{best_s[i], best_i[i]}, BetterOp{});
+    const float s = m.s;
+    const int idx = m.i;
     int row = n0 + ty * 4 + i;
     if (tx == 0 && row < N) {
       part_s[static_cast<int64_t>(blockIdx.y) * N + row] = s;
@@ -119,7 +123,7 @@ __global__ void nearest_finish(const float* __restrict__ x, const float* __restr
     float t = xr[d] - c[d];
     acc = fmaf(t, t, acc);
   }
-  for (int off = 16; off >= 1; off >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+  acc = warp_sum(acc);
   if (lane == 0) {
     indices[row] = bi;
     distances[row] = acc;

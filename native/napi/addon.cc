@@ -53,11 +53,7 @@ EchogenAddon::EchogenAddon(Napi::Env env, Napi::Object exports) : pool(default_t
     InstanceMethod("emptyCache", &EchogenAddon::EmptyCache),
   });
   register_tensor_functions(env, exports, *this);
-  register_attention_ops(env, exports);
-  register_vq_ops(env, exports);
-  register_gumbel_ops(env, exports);
-  register_box_ops(env, exports);
-  register_support_ops(env, exports);
+  register_all_ops(env, exports);  // every op table (EG_OPS in native/napi/ops_*.cc)
   register_bench_ops(env, exports);
 }
 

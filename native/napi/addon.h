@@ -46,14 +46,10 @@ class EchogenAddon : public Napi::Addon<EchogenAddon> {
 
 inline EchogenAddon& addon_state(Napi::Env env) { return *env.GetInstanceData<EchogenAddon>(); }
 
-// Each op family registers its functions on the exports object (native/napi/ops_<family>.cc).
 // (instance data is not yet set while the addon is constructed, hence the explicit state)
 void register_tensor_functions(Napi::Env env, Napi::Object exports, EchogenAddon& state);
-void register_attention_ops(Napi::Env env, Napi::Object exports);
-void register_vq_ops(Napi::Env env, Napi::Object exports);
-void register_gumbel_ops(Napi::Env env, Napi::Object exports);
-void register_box_ops(Napi::Env env, Napi::Object exports);
-void register_support_ops(Napi::Env env, Napi::Object exports);
+// Every op table the ops_*.cc files register with EG_OPS (native/napi/dispatch.h).
+void register_all_ops(Napi::Env env, Napi::Object exports);
 void register_bench_ops(Napi::Env env, Napi::Object exports);
 
 }  // namespace echogen

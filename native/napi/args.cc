@@ -18,7 +18,7 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 void throw_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
-static std::string seen(Napi::Value v) {
+std::string seen(Napi::Value v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
   if (v.IsNumber()) return "number " + v.ToString().Utf8Value();

@@ -11,6 +11,8 @@
 namespace echogen {
 
 std::string shape_string(const std::vector<int64_t>& shape);
+// What a JS value was, for "got ..." in messages: "undefined", "number 3", "string \"x\"", "an array", ...
+std::string seen(Napi::Value v);
 
 [[noreturn]] void throw_type(Napi::Env env, const std::string& msg);
 [[noreturn]] void throw_range(Napi::Env env, const std::string& msg);

@@ -1,24 +1,19 @@
 // matmul and the fused linear: shape checks, then one (batched) GEMM on either backend.
 #include "echogen/gemm.h"
-#include "napi/support_args.h"
+#include "napi/dispatch.h"
 
 namespace echogen {
 
 namespace {
 
-void run_gemm(Napi::Env env, Device device, const GemmArgs& g) {
-  dispatch(env, device, [&](ThreadPool& pool) { cpu::gemm(pool, g); },
-           [&](void* stream) { EG_CUDA_ONLY(cuda::gemm(stream, g);) (void)stream; });
-}
-
 // matmul(a, b, { transA?, transB? }): a [...,M,K] (or [...,K,M] with transA), b [...,K,N] (or
 // [...,N,K] with transB); equal batch dims, or either operand 2-D (shared across the other's batch).
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "matmul";
-  NativeTensor* a = f32_arg(info, 0, fn, "a");
-  NativeTensor* b = f32_arg(info, 1, fn, "b", a, "a");
-  Napi::Object opts = options_arg(info, 2, fn);
+Napi::Value Matmul(Call& c) {
+  Napi::Env env = c.env;
+  const char* fn = c.fn();
+  NativeTensor* a = c.f32(0, "a");
+  NativeTensor* b = c.f32(1, "b", a, "a");
+  Napi::Object opts = options_arg(c.info, 2, fn);
   const bool ta = bool_option(opts, "transA", false, fn), tb = bool_option(opts, "transB", false, fn);
   require_min_rank(env, a, 2, fn, "a");
   require_min_rank(env, b, 2, fn, "b");
@@ -40,8 +35,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int64_t batch = count_of(out_shape);
   out_shape.push_back(m);
   out_shape.push_back(n);
-  NativeTensor* out;
-  Napi::Object obj = NativeTensor::Empty(env, out_shape, DType::F32, a->device(), &out);
+  NativeTensor* out = c.out(out_shape, a->device());
   GemmArgs g;
   g.trans_a = ta;
   g.trans_b = tb;
@@ -55,17 +49,16 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   g.stride_b = rb > 2 ? ka * n : 0;
   g.c = out->f32();
   g.stride_c = m * n;
-  run_gemm(env, a->device(), g);
-  return obj;
+  return c.run(a->device(), EG_KERNEL(gemm, g));
 }
 
 // linear(x [..., in], w [out, in], b? [out]) -> [..., out]: x W^T + b in one GEMM with a bias epilogue.
-Napi::Value Linear(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "linear";
-  NativeTensor* x = f32_arg(info, 0, fn, "x");
-  NativeTensor* w = f32_arg(info, 1, fn, "w", x, "x");
-  NativeTensor* bias = optional_tensor_arg(info, 2, fn, "b");
+Napi::Value Linear(Call& c) {
+  Napi::Env env = c.env;
+  const char* fn = c.fn();
+  NativeTensor* x = c.f32(0, "x");
+  NativeTensor* w = c.f32(1, "w", x, "x");
+  NativeTensor* bias = c.optional_tensor(c.info[2], "b");
   require_min_rank(env, x, 1, fn, "x");
   require_rank(env, w, 2, fn, "w");
   const int64_t in = x->shape().back(), out_f = w->dim(0);
@@ -79,8 +72,7 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   }
   std::vector<int64_t> out_shape(x->shape().begin(), x->shape().end() - 1);
   out_shape.push_back(out_f);
-  NativeTensor* out;
-  Napi::Object obj = NativeTensor::Empty(env, out_shape, DType::F32, x->device(), &out);
+  NativeTensor* out = c.out(out_shape, x->device());
   GemmArgs g;
   g.trans_b = true;
   g.m = count_of(x->shape(), 0, x->shape().size() - 1);
@@ -90,15 +82,13 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   g.b = w->f32();
   g.c = out->f32();
   g.bias = bias ? bias->f32() : nullptr;
-  run_gemm(env, x->device(), g);
-  return obj;
+  return c.run(x->device(), EG_KERNEL(gemm, g));
 }
+
+const OpDef kOps[] = {{"matmul", "matmul", Matmul}, {"linear", "linear", Linear}};
+
+EG_OPS(kOps);
 
 }  // namespace
-
-void register_support_gemm_ops(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
-  exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
-}
 
 }  // namespace echogen

@@ -1,19 +1,14 @@
 // Fused attention: the CPU kernels against a float64 reference that builds the whole score
-// matrix, and (with a GPU) the CUDA kernels against both, on random odd sizes with causal,
-// 2-D and 3-D masks, Tq != Tk and rows that see no key.
+// matrix, and (with a GPU) the CUDA kernels against both (harness cases), on random odd sizes
+// with causal, 2-D and 3-D masks, Tq != Tk and rows that see no key.
 #include <cmath>
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "echogen/attention.h"
-#include "test/check.h"
-
-#ifdef ECHOGEN_WITH_CUDA
-#include "echogen/cuda_device.h"
-#endif
+#include "test/harness.h"
 
 namespace {
 
@@ -21,7 +16,7 @@ using echogen::AttentionParams;
 using Vec = std::vector<float>;
 using Ref = std::vector<double>;
 
-struct Case {
+struct Shape {
   int64_t B, H, Tq, Tk, D;
   bool causal;
   int mask_rank;  // 0 (none), 2 or 3
@@ -99,13 +94,13 @@ std::vector<int32_t> random_mask(size_t n_batches, int64_t Tq, int64_t Tk) {
   return m;
 }
 
-std::string describe(const Case& c) {
+std::string describe(const Shape& c) {
   return "B=" + std::to_string(c.B) + " H=" + std::to_string(c.H) + " Tq=" + std::to_string(c.Tq) +
          " Tk=" + std::to_string(c.Tk) + " D=" + std::to_string(c.D) + (c.causal ? " causal" : "") +
          (c.mask_rank ? " mask" + std::to_string(c.mask_rank) + "d" : "");
 }
 
-const std::vector<Case> kCases = {
+const std::vector<Shape> kShapes = {
     {2, 3, 7, 33, 24, false, 0},  {1, 2, 130, 130, 32, true, 0}, {2, 1, 1, 17, 80, true, 0},
     {1, 3, 33, 7, 8, true, 0},    {2, 2, 65, 130, 64, false, 3}, {1, 2, 40, 33, 128, true, 2},
     {3, 1, 130, 1, 16, false, 0}, {2, 2, 97, 71, 40, true, 3},
@@ -117,7 +112,7 @@ struct Inputs {
   std::vector<int32_t> mask;
 };
 
-Inputs make_inputs(const Case& c) {
+Inputs make_inputs(const Shape& c) {
   Inputs in;
   AttentionParams& p = in.p;
   p.B = c.B, p.H = c.H, p.Tq = c.Tq, p.Tk = c.Tk, p.D = c.D, p.causal = c.causal;
@@ -134,159 +129,60 @@ Inputs make_inputs(const Case& c) {
   return in;
 }
 
+echogen::test::Array in_(const Vec& v, const char* name) { return echogen::test::in(name, v); }
+
+// One case: forward then backward (which reads the forward's out and lse); the mask, when there
+// is one, is an i32 array the kernel sees on its own device.
+echogen::test::Case attention_case(const std::string& name, const Inputs& in, bool with_ref) {
+  using namespace echogen::test;
+  const AttentionParams p = in.p;
+  RefOut r = with_ref ? reference(p, p.mask, in.q, in.k, in.v, in.dout) : RefOut{};
+  const bool masked = !in.mask.empty();
+  Case c = make_case(name,
+                     {in_(in.q, "q"), in_(in.k, "k"), in_(in.v, "v"), in_(in.dout, "dout"),
+                      in_i32("mask", masked ? in.mask : std::vector<int32_t>(1)),
+                      out("out", in.q.size(), 1e-4).with_ref(r.out), out("lse", p.B * p.H * p.Tq, 1e-4).with_ref(r.lse),
+                      out("dq", in.q.size(), 1e-3).with_ref(r.dq), out("dk", in.k.size(), 1e-3).with_ref(r.dk),
+                      out("dv", in.v.size(), 1e-3).with_ref(r.dv)},
+                     [=](auto be, Args& a) {
+                       AttentionParams q = p;
+                       q.mask = masked ? a.i(4) : nullptr;
+                       attention_forward(be, q, a.f(0), a.f(1), a.f(2), a.f(5), a.f(6));
+                       attention_backward(be, q, a.f(0), a.f(1), a.f(2), a.f(5), a.f(6), a.f(3), a.f(7), a.f(8), a.f(9));
+                     });
+  c.flops = 3.5 * 4.0 * p.B * p.H * p.Tq * p.Tk * p.D / (p.causal ? 2 : 1);
+  return c;
+}
+
 }  // namespace
 
-EG_CHECK(attention_cpu) {
-  echogen::ThreadPool pool(3);
-  for (const Case& c : kCases) {
-    Inputs in = make_inputs(c);
-    const AttentionParams& p = in.p;
-    RefOut ref = reference(p, p.mask, in.q, in.k, in.v, in.dout);
-    Vec out = echogen::test::poison(in.q.size()), lse = echogen::test::poison(p.B * p.H * p.Tq);
-    echogen::cpu::attention_forward(pool, p, in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data());
-    const std::string name = "attention cpu " + describe(c);
-    report.close(name + " out", out.data(), ref.out.data(), out.size(), 1e-4);
-    report.close(name + " lse", lse.data(), ref.lse.data(), lse.size(), 1e-4);
-    Vec dq = echogen::test::poison(in.q.size()), dk = echogen::test::poison(in.k.size()),
-        dv = echogen::test::poison(in.v.size());
-    echogen::cpu::attention_backward(pool, p, in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(),
-                                     in.dout.data(), dq.data(), dk.data(), dv.data());
-    report.close(name + " dq", dq.data(), ref.dq.data(), dq.size(), 1e-3);
-    report.close(name + " dk", dk.data(), ref.dk.data(), dk.size(), 1e-3);
-    report.close(name + " dv", dv.data(), ref.dv.data(), dv.size(), 1e-3);
+EG_CASES(attention) {
+  std::vector<echogen::test::Case> cases;
+  if (mode == echogen::test::Mode::Bench) {
+    for (const Shape& s : {Shape{4, 8, 130, 130, 32, true, 0}, Shape{1, 8, 512, 512, 64, false, 0}, Shape{1, 32, 2048, 2048, 128, true, 0}})
+      cases.push_back(attention_case("attention " + describe(s), make_inputs(s), false));
+    return cases;
   }
-  // A key no query sees (causal, Tk > Tq... and keys masked off) must get exactly zero gradients,
-  // and an empty row exactly out 0 / lse -inf: checked elementwise, not through a relative error.
+  for (const Shape& s : kShapes) cases.push_back(attention_case("attention " + describe(s), make_inputs(s), true));
+  // A row that sees no key must get exactly out 0 / lse -inf / dq 0, and a key no query sees
+  // exactly dk = dv = 0: checked elementwise, not through a relative error.
   Inputs in = make_inputs({1, 1, 5, 9, 8, true, 2});
-  AttentionParams& p = in.p;
-  for (int64_t j = 0; j < p.Tk; ++j) in.mask[2 * p.Tk + j] = 0;  // row 2 sees nothing
-  for (int64_t i = 0; i < p.Tq; ++i) in.mask[i * p.Tk + 1] = 0;  // key 1 is seen by no one
-  Vec out(in.q.size()), lse(p.Tq), dq(in.q.size()), dk(in.k.size()), dv(in.v.size());
-  echogen::cpu::attention_forward(pool, p, in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data());
-  echogen::cpu::attention_backward(pool, p, in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(),
-                                   in.dout.data(), dq.data(), dk.data(), dv.data());
-  bool empty_ok = lse[2] == -INFINITY;
-  for (int64_t c = 0; c < p.D; ++c) empty_ok = empty_ok && out[2 * p.D + c] == 0.f && dq[2 * p.D + c] == 0.f;
-  report.expect(empty_ok, "attention cpu: a row with no visible key has out 0, lse -inf, dq 0");
-  bool unseen_ok = true;
-  for (int64_t c = 0; c < p.D; ++c) unseen_ok = unseen_ok && dk[1 * p.D + c] == 0.f && dv[1 * p.D + c] == 0.f;
-  report.expect(unseen_ok, "attention cpu: a key no query sees has dk = dv = 0");
+  const int64_t Tk = in.p.Tk, D = in.p.D;
+  for (int64_t j = 0; j < Tk; ++j) in.mask[2 * Tk + j] = 0;        // row 2 sees nothing
+  for (int64_t i = 0; i < in.p.Tq; ++i) in.mask[i * Tk + 1] = 0;   // key 1 is seen by no one
+  in.p.mask = in.mask.data();
+  echogen::test::Case c = attention_case("attention empty row and unseen key", in, true);
+  c.check = [D](echogen::test::Report& report, const echogen::test::Outputs& o) {
+    bool empty_ok = o.f[6][2] == -INFINITY;
+    for (int64_t k = 0; k < D; ++k) empty_ok = empty_ok && o.f[5][2 * D + k] == 0.f && o.f[7][2 * D + k] == 0.f;
+    report.expect(empty_ok, "attention cpu: a row with no visible key has out 0, lse -inf, dq 0");
+    bool unseen_ok = true;
+    for (int64_t k = 0; k < D; ++k) unseen_ok = unseen_ok && o.f[8][1 * D + k] == 0.f && o.f[9][1 * D + k] == 0.f;
+    report.expect(unseen_ok, "attention cpu: a key no query sees has dk = dv = 0");
+  };
+  c.twin_check = [check = c.check](echogen::test::Report& report, const echogen::test::Outputs& gpu, const echogen::test::Outputs&) {
+    check(report, gpu);  // the same exact zeros on the GPU
+  };
+  cases.push_back(std::move(c));
+  return cases;
 }
-
-#ifdef ECHOGEN_WITH_CUDA
-namespace {
-struct DeviceBuf {
-  void* ptr;
-  size_t bytes;
-  template <typename T>
-  explicit DeviceBuf(const std::vector<T>& host)
-      : ptr(echogen::cuda::malloc_device(host.size() * sizeof(T))), bytes(host.size() * sizeof(T)) {
-    echogen::cuda::copy_h2d(ptr, host.data(), bytes, nullptr);
-  }
-  ~DeviceBuf() { echogen::cuda::free_device(ptr); }
-  float* f() const { return static_cast<float*>(ptr); }
-  Vec read() const {
-    Vec h(bytes / sizeof(float));
-    echogen::cuda::copy_d2h(h.data(), ptr, bytes, nullptr);
-    return h;
-  }
-};
-// max|cuda - cpu| / max|float64 ref|: measured against the reference's scale, so outputs that
-// are exactly 0 in exact arithmetic (e.g. dq with Tk = 1) compare their rounding noise absolutely.
-void twin_close(echogen::test::Report& report, const std::string& what, const Vec& got, const Vec& cpu, const Ref& ref,
-                double tol) {
-  double max_err = 0, max_ref = 0;
-  bool finite = true;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isinf(cpu[i]) && got[i] == cpu[i]) continue;
-    if (!std::isfinite(got[i]) || !std::isfinite(cpu[i])) { finite = false; continue; }
-    max_err = std::max(max_err, double(std::fabs(got[i] - cpu[i])));
-    if (std::isfinite(ref[i])) max_ref = std::max(max_ref, std::fabs(ref[i]));
-  }
-  const double rel = max_ref > 0 ? max_err / max_ref : max_err;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, ": rel err %.2e (tol %.0e)%s", rel, tol, finite ? "" : " NON-FINITE");
-  report.expect(finite && rel <= tol, what + buf);
-}
-}  // namespace
-
-EG_CHECK(attention_cuda) {
-  std::string device;
-  if (!echogen::test::cuda_device_present(&device)) {
-    std::printf("attention_cuda: skipped: no CUDA device\n");
-    return;
-  }
-  std::printf("attention_cuda on %s\n", device.c_str());
-  echogen::ThreadPool pool(3);
-  for (const Case& c : kCases) {
-    Inputs in = make_inputs(c);
-    AttentionParams p = in.p;
-    RefOut ref = reference(p, p.mask, in.q, in.k, in.v, in.dout);
-    Vec out(in.q.size()), lse(p.B * p.H * p.Tq), dq(in.q.size()), dk(in.k.size()), dv(in.v.size());
-    echogen::cpu::attention_forward(pool, p, in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data());
-    echogen::cpu::attention_backward(pool, p, in.q.data(), in.k.data(), in.v.data(), out.data(), lse.data(),
-                                     in.dout.data(), dq.data(), dk.data(), dv.data());
-    DeviceBuf q(in.q), k(in.k), v(in.v), dout(in.dout);
-    DeviceBuf mask(in.mask.empty() ? std::vector<int32_t>(1) : in.mask);
-    DeviceBuf gout(echogen::test::poison(out.size())), glse(echogen::test::poison(lse.size()));
-    DeviceBuf gdq(echogen::test::poison(dq.size())), gdk(echogen::test::poison(dk.size())),
-        gdv(echogen::test::poison(dv.size()));
-    p.mask = in.mask.empty() ? nullptr : static_cast<const int32_t*>(mask.ptr);
-    echogen::cuda::attention_forward(nullptr, p, q.f(), k.f(), v.f(), gout.f(), glse.f());
-    echogen::cuda::attention_backward(nullptr, p, q.f(), k.f(), v.f(), gout.f(), glse.f(), dout.f(), gdq.f(), gdk.f(),
-                                      gdv.f());
-    const std::string name = "attention cuda " + describe(c);
-    struct Output {
-      const char* what;
-      Vec got;
-      const Vec& cpu;
-      const Ref& ref;
-      double tol;
-    };
-    const Output outputs[] = {{"out", gout.read(), out, ref.out, 1e-4}, {"lse", glse.read(), lse, ref.lse, 1e-4},
-                              {"dq", gdq.read(), dq, ref.dq, 1e-3},     {"dk", gdk.read(), dk, ref.dk, 1e-3},
-                              {"dv", gdv.read(), dv, ref.dv, 1e-3}};
-    for (const Output& o : outputs) {
-      report.close(name + " " + o.what + " vs float64", o.got.data(), o.ref.data(), o.got.size(), o.tol);
-      twin_close(report, name + " " + o.what + " vs cpu", o.got, o.cpu, o.ref, o.tol);
-    }
-  }
-}
-#endif
-
-#ifdef ECHOGEN_WITH_CUDA
-// Not a pass/fail check: the CUDA kernels' speed at the model's shape and larger ones, the
-// median of 20 synchronised runs after 3 warm-up runs (includes the ~5 us launch overhead).
-EG_CHECK(attention_cuda_speed) {
-  std::string device;
-  if (!echogen::test::cuda_device_present(&device)) return;
-  struct Shape { int64_t BH, T, D; bool causal; };
-  for (const Shape& s : {Shape{32, 130, 32, false}, Shape{32, 130, 32, true}, Shape{8, 512, 64, false},
-                         Shape{8, 512, 64, true}, Shape{32, 2048, 128, true}}) {
-    AttentionParams p;
-    p.B = 1, p.H = s.BH, p.Tq = p.Tk = s.T, p.D = s.D, p.causal = s.causal;
-    p.scale = static_cast<float>(1.0 / std::sqrt(double(s.D)));
-    const Vec host = echogen::test::uniform(s.BH * s.T * s.D);
-    DeviceBuf q(host), k(host), v(host), out(host), dq(host), dk(host), dv(host), lse(Vec(s.BH * s.T));
-    auto median_ms = [&](auto&& run) {
-      std::vector<double> ms;
-      for (int i = 0; i < 23; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        run();
-        echogen::cuda::synchronize(nullptr);
-        if (i >= 3) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      }
-      std::sort(ms.begin(), ms.end());
-      return ms[ms.size() / 2];
-    };
-    const double fwd = median_ms([&] { echogen::cuda::attention_forward(nullptr, p, q.f(), k.f(), v.f(), out.f(), lse.f()); });
-    const double bwd = median_ms([&] {
-      echogen::cuda::attention_backward(nullptr, p, q.f(), k.f(), v.f(), out.f(), lse.f(), out.f(), dq.f(), dk.f(), dv.f());
-    });
-    const double flops = 4.0 * s.BH * s.T * s.T * s.D / (s.causal ? 2 : 1);
-    std::printf("  speed attention cuda %s B*H=%ld T=%ld D=%ld%s: fwd %.3f ms (%.0f GFLOP/s), bwd %.3f ms (%.0f GFLOP/s)\n",
-                device.c_str(), static_cast<long>(s.BH), static_cast<long>(s.T), static_cast<long>(s.D),
-                s.causal ? " causal" : "", fwd, flops / fwd / 1e6, bwd, 2.5 * flops / bwd / 1e6);
-  }
-}
-#endif

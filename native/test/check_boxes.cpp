@@ -1,17 +1,13 @@
 // Box kernels: the CPU kernels against a float64 reference on random odd sizes (boxes that
-// overlap, touch, nest, are disjoint or have zero area), the fault reports, and (with a GPU)
-// the CUDA kernels against their CPU twins.
+// overlap, touch, nest, are disjoint or have zero area) and the fault reports, as harness cases
+// (with a GPU, the CUDA twins against the CPU).
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "echogen/boxes.h"
-#include "test/check.h"
-
-#ifdef ECHOGEN_WITH_CUDA
-#include "echogen/cuda_device.h"
-#endif
+#include "test/harness.h"
 
 namespace {
 
@@ -108,134 +104,108 @@ std::string dims(std::initializer_list<int64_t> d) {
   return s;
 }
 
+
+using echogen::test::Args;
+using echogen::test::Case;
+using echogen::test::Mode;
+
+// Pairwise IoU/GIoU; with `expect` faults, the first bad box of a and of b.
+Case iou_case(const Vec& a, int64_t n, const Vec& b, int64_t m, BoxKind kind, bool with_ref, int64_t bad_a = -1, int64_t bad_b = -1) {
+  using namespace echogen::test;
+  const bool giou = kind == BoxKind::GIoU;
+  Ref ref;
+  if (with_ref) {
+    ref.resize(n * m);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j) ref[i * m + j] = iou_ref(&a[4 * i], &b[4 * j], giou);
+  }
+  const bool faulty = bad_a >= 0 || bad_b >= 0;
+  Array o = out("iou", n * m, 1e-6).with_ref(ref, 1e-5);
+  if (faulty) o.compare = false;  // unspecified after a fault
+  Case c = make_case(std::string("box_iou ") + (giou ? "giou " : "iou ") + dims({n, m}) + (faulty ? " with bad boxes" : ""),
+                     {in("a", a), in("b", b), std::move(o)}, [=](auto be, Args& x) {
+                       BoxFault f = box_iou(be, x.f(0), n, x.f(1), m, kind, x.f(2));
+                       std::copy(f.bad, f.bad + 3, x.status);
+                     });
+  c.expect_status[0] = bad_a;
+  c.expect_status[1] = bad_b;
+  c.bytes = 4.0 * (n * m + 4 * (n + m));
+  return c;
+}
+
+Case reward_case(const RewardCase& rc, RewardOptions opt, bool with_ref, const int64_t* faults = nullptr) {
+  using namespace echogen::test;
+  const int64_t B = rc.B, G = rc.G, N = rc.N;
+  RewardRef r = with_ref ? reward_ref(rc.pred, rc.target, rc.mask, B, G, N, opt) : RewardRef{};
+  std::vector<Array> arrays = {in("pred", rc.pred), in("target", rc.target), in("mask", rc.mask),
+                               out("reward", B * G).with_ref(r.reward), out("advantage", B * G, 1e-4).with_ref(r.advantage),
+                               out("iou", B * G * N, 1e-6).with_ref(r.iou, 1e-5)};
+  if (faults)
+    for (int k = 3; k < 6; ++k) arrays[k].compare = false;
+  Case c = make_case("cycle_reward " + dims({B, G, N}) + (faults ? " with faults" : ""), std::move(arrays), [=](auto be, Args& x) {
+    BoxFault f = cycle_reward(be, x.f(0), x.f(1), x.f(2), B, G, N, opt, x.f(3), x.f(4), x.f(5));
+    std::copy(f.bad, f.bad + 3, x.status);
+  });
+  if (faults) std::copy(faults, faults + 3, c.expect_status);
+  c.bytes = 4.0 * (B * G * N * 5 + B * N * 5 + 2 * B * G);
+  return c;
+}
+
 }  // namespace
 
-EG_CHECK(boxes_iou) {
-  echogen::ThreadPool pool(4);
-  for (auto [n, m] : {std::pair<int64_t, int64_t>{1, 1}, {7, 33}, {130, 67}, {257, 1000}}) {
+EG_CASES(box_iou) {
+  std::vector<Case> cases;
+  using Size = std::pair<int64_t, int64_t>;
+  const std::vector<Size> sizes = mode == Mode::Bench ? std::vector<Size>{{4096, 4096}}
+                                                      : std::vector<Size>{{1, 1}, {7, 33}, {130, 67}, {257, 1000}, {1000, 257}, {0, 5}};
+  for (auto [n, m] : sizes) {
     Vec a = random_boxes(n), b = random_boxes(m);
-    for (BoxKind kind : {BoxKind::IoU, BoxKind::GIoU}) {
-      bool giou = kind == BoxKind::GIoU;
-      Vec out = echogen::test::poison(n * m);
-      BoxFault f = echogen::cpu::box_iou(pool, a.data(), n, b.data(), m, kind, out.data());
-      Ref ref(n * m);
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < m; ++j) ref[i * m + j] = iou_ref(&a[4 * i], &b[4 * j], giou);
-      report.expect(!f.any(), "box_iou cpu " + dims({n, m}) + ": valid boxes raise no fault");
-      report.close(std::string("box_iou cpu ") + (giou ? "giou " : "iou ") + dims({n, m}), out.data(), ref.data(), n * m, 1e-5);
-    }
+    for (BoxKind kind : {BoxKind::IoU, BoxKind::GIoU}) cases.push_back(iou_case(a, n, b, m, kind, mode == Mode::Test));
   }
+  if (mode == Mode::Bench) return cases;
   // a bad box is reported by index, the first one when there are several
   Vec a = random_boxes(9), b = random_boxes(4);
   a[4 * 5 + 2] = a[4 * 5 + 0] - 0.1f;  // box 5: x2 < x1
   a[4 * 7 + 1] = NAN;                  // box 7: NaN
   b[4 * 3 + 3] = b[4 * 3 + 1] - 0.5f;  // box 3: y2 < y1
-  Vec out(9 * 4);
-  BoxFault f = echogen::cpu::box_iou(pool, a.data(), 9, b.data(), 4, BoxKind::IoU, out.data());
-  report.expect(f.bad[0] == 5 && f.bad[1] == 3, "box_iou cpu reports the first bad box of a (5) and of b (3)");
+  cases.push_back(iou_case(a, 9, b, 4, BoxKind::IoU, false, 5, 3));
+  Vec a2 = random_boxes(70), b2 = random_boxes(40);
+  a2[4 * 61 + 2] = a2[4 * 61] - 0.25f, a2[4 * 66 + 3] = -5.f, b2[4 * 39 + 0] = INFINITY;
+  cases.push_back(iou_case(a2, 70, b2, 40, BoxKind::IoU, false, 61, 39));
+  return cases;
 }
 
-EG_CHECK(boxes_reward) {
-  echogen::ThreadPool pool(4);
-  RewardOptions opt;
-  for (auto [B, G, N] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {3, 5, 7}, {64, 8, 4}, {13, 33, 2}, {5, 2, 70}}) {
-    RewardCase c = make_reward_case(B, G, N);
-    Vec reward = echogen::test::poison(B * G), adv = echogen::test::poison(B * G), iou = echogen::test::poison(B * G * N);
-    BoxFault f = echogen::cpu::cycle_reward(pool, c.pred.data(), c.target.data(), c.mask.data(), B, G, N, opt,
-                                            reward.data(), adv.data(), iou.data());
-    RewardRef r = reward_ref(c.pred, c.target, c.mask, B, G, N, opt);
-    const std::string d = dims({B, G, N});
-    report.expect(!f.any(), "cycle_reward cpu " + d + ": valid inputs raise no fault");
-    report.close("cycle_reward cpu reward " + d, reward.data(), r.reward.data(), B * G, 1e-5);
-    report.close("cycle_reward cpu advantage " + d, adv.data(), r.advantage.data(), B * G, 1e-4);
-    report.close("cycle_reward cpu iou " + d, iou.data(), r.iou.data(), B * G * N, 1e-5);
-  }
+EG_CASES(cycle_reward) {
+  std::vector<Case> cases;
+  using Size = std::tuple<int64_t, int64_t, int64_t>;
+  const std::vector<Size> sizes = mode == Mode::Bench ? std::vector<Size>{{64, 8, 4}, {65536, 8, 4}}
+                                                      : std::vector<Size>{{1, 1, 1}, {3, 5, 7}, {64, 8, 4}, {13, 33, 2}, {5, 2, 70}, {7, 70, 3}, {2, 4, 0}};
+  RewardOptions plain, weighted;
+  weighted.iou_weight = 1.5f, weighted.l1_weight = 0.5f;
+  for (auto [B, G, N] : sizes)
+    for (RewardOptions opt : {plain, weighted}) {
+      if (mode == Mode::Bench && opt.iou_weight != 1.f) continue;
+      cases.push_back(reward_case(make_reward_case(B, G, N), opt, mode == Mode::Test));
+    }
+  if (mode == Mode::Bench) return cases;
   // identical samples: advantage exactly 0
   RewardCase c = make_reward_case(4, 6, 3);
   for (int64_t b = 0; b < 4; ++b)
     for (int64_t g = 1; g < 6; ++g) std::copy_n(&c.pred[b * 6 * 3 * 4], 12, &c.pred[(b * 6 + g) * 3 * 4]);
-  Vec reward(24), adv = echogen::test::poison(24), iou(72);
-  echogen::cpu::cycle_reward(pool, c.pred.data(), c.target.data(), c.mask.data(), 4, 6, 3, opt, reward.data(), adv.data(), iou.data());
-  report.expect(std::all_of(adv.begin(), adv.end(), [](float v) { return v == 0.f; }), "cycle_reward cpu: equal rewards give advantage exactly 0");
+  Case same = reward_case(c, plain, true);
+  same.name = "cycle_reward identical samples";
+  same.arrays[4].ref.clear();  // float64's mean of equal rewards can be 1 ulp off them: the check below is exact
+  same.check = [](echogen::test::Report& report, const echogen::test::Outputs& o) {
+    report.expect(std::all_of(o.f[4].begin(), o.f[4].end(), [](float v) { return v == 0.f; }),
+                  "cycle_reward cpu: equal rewards give advantage exactly 0");
+  };
+  cases.push_back(std::move(same));
   // faults: the first bad pred box, target box and mask entry
   c.pred[(2 * 6 * 3 + 4) * 4 + 0] = 2.f;  // pred box 40: x1 > x2
+  c.pred[(3 * 6 * 3 + 1) * 4 + 0] = 2.f;  // a later one
   c.target[(1 * 3 + 2) * 4 + 3] = -1.f;   // target box 5: y2 < y1
   c.mask[7] = 0.5f;
-  BoxFault f = echogen::cpu::cycle_reward(pool, c.pred.data(), c.target.data(), c.mask.data(), 4, 6, 3, opt,
-                                          reward.data(), adv.data(), iou.data());
-  report.expect(f.bad[0] == 40 && f.bad[1] == 5 && f.bad[2] == 7, "cycle_reward cpu reports the bad pred box, target box and mask entry");
+  const int64_t faults[3] = {40, 5, 7};
+  cases.push_back(reward_case(c, plain, false, faults));
+  return cases;
 }
-
-#ifdef ECHOGEN_WITH_CUDA
-namespace {
-struct DeviceBuf {
-  void* ptr;
-  size_t bytes;
-  explicit DeviceBuf(const Vec& host) : ptr(echogen::cuda::malloc_device(host.size() * 4)), bytes(host.size() * 4) {
-    echogen::cuda::copy_h2d(ptr, host.data(), bytes, nullptr);
-  }
-  ~DeviceBuf() { echogen::cuda::free_device(ptr); }
-  float* f() const { return static_cast<float*>(ptr); }
-  Vec host() const {
-    Vec h(bytes / 4);
-    echogen::cuda::copy_d2h(h.data(), ptr, bytes, nullptr);
-    return h;
-  }
-};
-}  // namespace
-
-EG_CHECK(boxes_cuda) {
-  std::string device;
-  if (!echogen::test::cuda_device_present(&device)) {
-    std::printf("boxes_cuda: skipped: no CUDA device\n");
-    return;
-  }
-  std::printf("boxes_cuda on %s\n", device.c_str());
-  echogen::ThreadPool pool(4);
-  for (auto [n, m] : {std::pair<int64_t, int64_t>{1, 1}, {7, 33}, {130, 67}, {1000, 257}, {0, 5}}) {
-    Vec a = random_boxes(n), b = random_boxes(m);
-    for (BoxKind kind : {BoxKind::IoU, BoxKind::GIoU}) {
-      Vec cpu_out(n * m);
-      echogen::cpu::box_iou(pool, a.data(), n, b.data(), m, kind, cpu_out.data());
-      DeviceBuf da(a), db(b), dout(echogen::test::poison(n * m));
-      BoxFault f = echogen::cuda::box_iou(nullptr, da.f(), n, db.f(), m, kind, dout.f());
-      Vec got = dout.host();
-      const std::string name = std::string("box_iou cuda vs cpu ") + (kind == BoxKind::GIoU ? "giou " : "iou ") + dims({n, m});
-      report.expect(!f.any(), name + ": no fault");
-      report.close(name, got.data(), cpu_out.data(), n * m, 1e-6);
-    }
-  }
-  {
-    Vec a = random_boxes(70), b = random_boxes(40);
-    a[4 * 61 + 2] = a[4 * 61] - 0.25f, a[4 * 66 + 3] = -5.f, b[4 * 39 + 0] = INFINITY;
-    DeviceBuf da(a), db(b), dout(Vec(70 * 40));
-    BoxFault f = echogen::cuda::box_iou(nullptr, da.f(), 70, db.f(), 40, BoxKind::IoU, dout.f());
-    report.expect(f.bad[0] == 61 && f.bad[1] == 39, "box_iou cuda reports the first bad box of a (61) and of b (39)");
-  }
-  RewardOptions opt;
-  opt.iou_weight = 1.5f, opt.l1_weight = 0.5f;
-  for (auto [B, G, N] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {3, 5, 7}, {64, 8, 4}, {13, 33, 2}, {5, 2, 70}, {7, 70, 3}, {2, 4, 0}}) {
-    RewardCase c = make_reward_case(B, G, N);
-    Vec cr(B * G), ca(B * G), ci(B * G * N);
-    echogen::cpu::cycle_reward(pool, c.pred.data(), c.target.data(), c.mask.data(), B, G, N, opt, cr.data(), ca.data(), ci.data());
-    DeviceBuf dp(c.pred), dt(c.target), dm(c.mask), dr(echogen::test::poison(B * G)), dadv(echogen::test::poison(B * G)),
-        di(echogen::test::poison(B * G * N));
-    BoxFault f = echogen::cuda::cycle_reward(nullptr, dp.f(), dt.f(), dm.f(), B, G, N, opt, dr.f(), dadv.f(), di.f());
-    const std::string d = dims({B, G, N});
-    report.expect(!f.any(), "cycle_reward cuda " + d + ": no fault");
-    Vec gr = dr.host(), ga = dadv.host(), gi = di.host();
-    report.close("cycle_reward cuda vs cpu reward " + d, gr.data(), cr.data(), B * G, 1e-5);
-    report.close("cycle_reward cuda vs cpu advantage " + d, ga.data(), ca.data(), B * G, 1e-4);
-    report.close("cycle_reward cuda vs cpu iou " + d, gi.data(), ci.data(), B * G * N, 1e-6);
-  }
-  {
-    RewardCase c = make_reward_case(4, 6, 3);
-    c.pred[(2 * 6 * 3 + 4) * 4 + 0] = 2.f, c.pred[(3 * 6 * 3 + 1) * 4 + 0] = 2.f;
-    c.target[(1 * 3 + 2) * 4 + 3] = -1.f;
-    c.mask[7] = 0.5f;
-    DeviceBuf dp(c.pred), dt(c.target), dm(c.mask), dr(Vec(24)), dadv(Vec(24)), di(Vec(72));
-    BoxFault f = echogen::cuda::cycle_reward(nullptr, dp.f(), dt.f(), dm.f(), 4, 6, 3, opt, dr.f(), dadv.f(), di.f());
-    report.expect(f.bad[0] == 40 && f.bad[1] == 5 && f.bad[2] == 7, "cycle_reward cuda reports the bad pred box, target box and mask entry");
-  }
-}
-#endif

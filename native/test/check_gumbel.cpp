@@ -1,5 +1,5 @@
 // Gumbel-Softmax: the CPU kernel against a float64 reference drawing the same Philox noise, the
-// backward against its closed form, and (with a GPU) CUDA against CPU: identical indices.
+// backward against its closed form, and (with a GPU) CUDA against CPU: identical indices (harness cases).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,11 +7,7 @@
 
 #include "common/philox.h"
 #include "echogen/gumbel.h"
-#include "test/check.h"
-#include "test/device_buffer.h"
-#ifdef ECHOGEN_WITH_CUDA
-#include "echogen/cuda_device.h"
-#endif
+#include "test/harness.h"
 
 using namespace echogen;
 
@@ -26,8 +22,7 @@ struct Ref {
 };
 
 Ref reference(const std::vector<float>& logits, int64_t N, int64_t V, const GumbelParams& p) {
-  GumbelKey key{static_cast<uint32_t>(p.seed), static_cast<uint32_t>(p.seed >> 32), static_cast<uint32_t>(p.offset),
-                static_cast<uint32_t>(p.offset >> 32)};
+  const GumbelKey key = gumbel_key(p.seed, p.offset);
   Ref r{std::vector<double>(N * V), std::vector<int>(N, -1), std::vector<double>(N, INFINITY)};
   std::vector<double> y(V);
   for (int64_t n = 0; n < N; ++n) {
@@ -64,109 +59,91 @@ std::string size_name(int64_t N, int64_t V, float tau) {
   return buf;
 }
 
-}  // namespace
 
-EG_CHECK(gumbel_cpu_vs_reference) {
-  ThreadPool pool(3);
-  auto& g = test::rng();
-  const int64_t sizes[][2] = {{1, 1}, {7, 5}, {33, 37}, {5, 130}, {9, 1031}, {3, 4099}};
-  for (auto& s : sizes)
-    for (float tau : {0.3f, 1.f, 2.5f}) {
-      int64_t N = s[0], V = s[1];
-      GumbelParams p;
-      p.seed = g() >> 11;
-      p.offset = g() % 1000;
-      p.tau = tau;
-      std::vector<float> logits = random_logits(N, V, V > 4);
-      std::vector<float> soft = test::poison(N * V), hard = test::poison(N * V);
-      std::vector<int32_t> idx(N, -7);
-      cpu::gumbel_softmax(pool, logits.data(), N, V, p, soft.data(), hard.data(), idx.data());
-      Ref ref = reference(logits, N, V, p);
-      std::string name = size_name(N, V, tau);
-      report.close("gumbel soft " + name, soft.data(), ref.soft.data(), N * V, 1e-4);
-      bool idx_ok = true, hard_ok = true, sums_ok = true;
-      for (int64_t n = 0; n < N; ++n) {
-        idx_ok = idx_ok && (idx[n] == ref.index[n] || ref.gap[n] < 1e-5);
-        idx_ok = idx_ok && (idx[n] < 0 ? ref.index[n] < 0 : logits[n * V + idx[n]] != kNegInf);
-        double sum = 0;
-        for (int64_t v = 0; v < V; ++v) {
-          sum += soft[n * V + v];
-          hard_ok = hard_ok && hard[n * V + v] == (v == idx[n] ? 1.f : 0.f);
-        }
-        sums_ok = sums_ok && (ref.index[n] < 0 ? sum == 0 : std::fabs(sum - 1) < 1e-5);
+test::Case forward_case(int64_t N, int64_t V, const GumbelParams& p, bool neg_inf, bool with_ref) {
+  using namespace test;
+  std::vector<float> logits = random_logits(N, V, neg_inf);
+  Ref ref = with_ref ? reference(logits, N, V, p) : Ref{};
+  // the indices are compared with the reference below (a near-tie may pick the runner-up) and,
+  // CUDA against CPU, bit for bit by the harness
+  Case c = make_case("gumbel " + size_name(N, V, p.tau),
+                     {in("logits", logits), out("soft", N * V, 1e-5).with_ref(ref.soft, 1e-4), out("hard", N * V, 0), out_i32("indices", N)},
+                     [=](auto be, Args& a) { gumbel_softmax(be, a.f(0), N, V, p, a.f(1), a.f(2), a.i(3)); });
+  c.bytes = 4.0 * (3 * N * V + N);
+  if (!with_ref) return c;
+  const std::string name = size_name(N, V, p.tau);
+  c.check = [=](Report& report, const Outputs& o) {
+    const std::vector<float>& soft = o.f[1];
+    const std::vector<float>& hard = o.f[2];
+    const std::vector<int32_t>& idx = o.i[3];
+    bool idx_ok = true, hard_ok = true, sums_ok = true;
+    for (int64_t n = 0; n < N; ++n) {
+      idx_ok = idx_ok && (idx[n] == ref.index[n] || ref.gap[n] < 1e-5);
+      idx_ok = idx_ok && (idx[n] < 0 ? ref.index[n] < 0 : logits[n * V + idx[n]] != kNegInf);
+      double sum = 0;
+      for (int64_t v = 0; v < V; ++v) {
+        sum += soft[n * V + v];
+        hard_ok = hard_ok && hard[n * V + v] == (v == idx[n] ? 1.f : 0.f);
       }
-      report.expect(idx_ok, "gumbel indices = reference argmax " + name);
-      report.expect(hard_ok, "gumbel hard = one-hot(indices) " + name);
-      report.expect(sums_ok, "gumbel soft rows sum to 1 (0 for all -inf rows) " + name);
+      sums_ok = sums_ok && (ref.index[n] < 0 ? sum == 0 : std::fabs(sum - 1) < 1e-5);
     }
+    report.expect(idx_ok, "gumbel indices = reference argmax " + name);
+    report.expect(hard_ok, "gumbel hard = one-hot(indices) " + name);
+    report.expect(sums_ok, "gumbel soft rows sum to 1 (0 for all -inf rows) " + name);
+  };
+  return c;
 }
 
-EG_CHECK(gumbel_backward_vs_reference) {
-  ThreadPool pool(3);
-  const int64_t sizes[][2] = {{1, 1}, {7, 5}, {33, 37}, {9, 1031}};
-  for (auto& s : sizes) {
-    int64_t N = s[0], V = s[1];
-    float tau = 0.7f;
-    std::vector<float> dy = test::uniform(N * V), soft = test::uniform(N * V, 0.f, 1.f), out = test::poison(N * V);
-    for (int64_t n = 0; n < N; ++n) {  // rows of a real softmax
-      float sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += soft[n * V + v];
-      for (int64_t v = 0; v < V; ++v) soft[n * V + v] /= sum;
-    }
-    cpu::gumbel_softmax_backward(pool, dy.data(), soft.data(), N, V, tau, out.data());
-    std::vector<double> ref(N * V);
+test::Case backward_case(int64_t N, int64_t V, float tau, bool with_ref) {
+  using namespace test;
+  std::vector<float> dy = uniform(N * V), soft = uniform(N * V, 0.f, 1.f);
+  for (int64_t n = 0; n < N; ++n) {  // rows of a real softmax
+    float sum = 0;
+    for (int64_t v = 0; v < V; ++v) sum += soft[n * V + v];
+    for (int64_t v = 0; v < V; ++v) soft[n * V + v] /= sum;
+  }
+  std::vector<double> ref;
+  if (with_ref) {
+    ref.resize(N * V);
     for (int64_t n = 0; n < N; ++n) {
       double d = 0;
       for (int64_t v = 0; v < V; ++v) d += static_cast<double>(dy[n * V + v]) * soft[n * V + v];
       for (int64_t v = 0; v < V; ++v) ref[n * V + v] = soft[n * V + v] * (dy[n * V + v] - d) / tau;
     }
-    report.close("gumbel backward " + size_name(N, V, tau), out.data(), ref.data(), N * V, 1e-3);
   }
+  Case c = make_case("gumbel backward " + size_name(N, V, tau), {in("dy", dy), in("soft", soft), out("dx", N * V, 1e-5).with_ref(ref, 1e-3)},
+                     [=](auto be, Args& a) { gumbel_softmax_backward(be, a.f(0), a.f(1), N, V, tau, a.f(2)); });
+  c.bytes = 4.0 * 3 * N * V;
+  return c;
 }
 
-#ifdef ECHOGEN_WITH_CUDA
-using test::DeviceBuffer;
+}  // namespace
 
-EG_CHECK(gumbel_cuda_vs_cpu) {
-  if (!test::begin_cuda_check()) return;
-  ThreadPool pool(3);
-  void* stream = cuda::create_stream();
+EG_CASES(gumbel) {
+  std::vector<test::Case> cases;
   auto& g = test::rng();
-  // V spans every kernel instance: 1..8 counters per thread in registers, and the looped form
-  const int64_t sizes[][2] = {{1, 1}, {7, 5}, {33, 37}, {64, 1000}, {4096, 1024}, {17, 4099}, {5, 9000}, {3, 33333}};
-  for (auto& s : sizes) {
-    int64_t N = s[0], V = s[1];
+  if (mode == test::Mode::Bench) {
     GumbelParams p;
-    p.seed = g() >> 11;
-    p.offset = g() >> 11;
-    p.tau = 0.5f;
-    std::vector<float> logits = random_logits(N, V, true);
-    std::vector<float> soft(N * V), hard(N * V), dsoft = test::poison(N * V), dhard = test::poison(N * V);
-    std::vector<int32_t> idx(N), didx(N, -7);
-    cpu::gumbel_softmax(pool, logits.data(), N, V, p, soft.data(), hard.data(), idx.data());
-    size_t bytes = N * V * sizeof(float);
-    DeviceBuffer dl(bytes), ds(bytes), dh(bytes), di(N * sizeof(int32_t));
-    cuda::copy_h2d(dl.ptr, logits.data(), bytes, stream);
-    cuda::copy_h2d(ds.ptr, dsoft.data(), bytes, stream);  // poison on the device too
-    cuda::copy_h2d(dh.ptr, dhard.data(), bytes, stream);
-    cuda::gumbel_softmax(stream, dl.as<float>(), N, V, p, ds.as<float>(), dh.as<float>(), di.as<int32_t>());
-    cuda::copy_d2h(dsoft.data(), ds.ptr, bytes, stream);
-    cuda::copy_d2h(dhard.data(), dh.ptr, bytes, stream);
-    cuda::copy_d2h(didx.data(), di.ptr, N * sizeof(int32_t), stream);
-    std::string name = size_name(N, V, p.tau);
-    report.expect(idx == didx, "gumbel CUDA indices == CPU bit for bit " + name);
-    report.expect(hard == dhard, "gumbel CUDA hard == CPU " + name);
-    report.close("gumbel CUDA soft vs CPU " + name, dsoft.data(), soft.data(), N * V, 1e-5);
-
-    std::vector<float> dy = test::uniform(N * V), back(N * V), dback = test::poison(N * V);
-    cpu::gumbel_softmax_backward(pool, dy.data(), soft.data(), N, V, p.tau, back.data());
-    DeviceBuffer ddy(bytes), dout(bytes);
-    cuda::copy_h2d(ddy.ptr, dy.data(), bytes, stream);
-    cuda::copy_h2d(ds.ptr, soft.data(), bytes, stream);
-    cuda::gumbel_softmax_backward(stream, ddy.as<float>(), ds.as<float>(), N, V, p.tau, dout.as<float>());
-    cuda::copy_d2h(dback.data(), dout.ptr, bytes, stream);
-    report.close("gumbel CUDA backward vs CPU " + name, dback.data(), back.data(), N * V, 1e-5);
+    p.seed = 7, p.tau = 0.7f;
+    for (auto [N, V] : {std::pair<int64_t, int64_t>{4096, 1024}, {16384, 4096}}) {
+      cases.push_back(forward_case(N, V, p, false, false));
+      cases.push_back(backward_case(N, V, p.tau, false));
+    }
+    return cases;
   }
-  cuda::destroy_stream(stream);
+  // CPU against the float64 reference at every tau; V also spans every CUDA kernel instance
+  // (1..8 counters per thread in registers, and the looped form)
+  const int64_t sizes[][2] = {{1, 1}, {7, 5}, {33, 37}, {5, 130}, {9, 1031}, {3, 4099}, {64, 1000}, {4096, 1024}, {17, 4099}, {5, 9000}, {3, 33333}};
+  for (auto& s : sizes)
+    for (float tau : {0.3f, 1.f, 2.5f}) {
+      const int64_t N = s[0], V = s[1];
+      if (N * V > 200000 && tau != 0.3f) continue;  // the large sizes once
+      GumbelParams p;
+      p.seed = g() >> 11;
+      p.offset = g() % 1000;
+      p.tau = tau;
+      cases.push_back(forward_case(N, V, p, V > 4, true));
+    }
+  for (auto& s : sizes) cases.push_back(backward_case(s[0], s[1], 0.7f, true));
+  return cases;
 }
-#endif

@@ -1,24 +1,23 @@
 // GEMM: the CPU kernel against a float64 reference at odd sizes, every transpose, broadcast
-// batches, bias, alpha/beta; then the CUDA kernel against the CPU one.
+// batches, bias, alpha/beta; the CUDA twin against the CPU (harness cases).
 #include <string>
 
 #include "echogen/gemm.h"
-#include "test/check.h"
-#include "test/support_util.h"
+#include "test/harness.h"
 
 using namespace echogen;
-using echogen::test::uniform;
+using namespace echogen::test;
 
 namespace {
 
-struct Case {
+struct GemmShape {
   bool ta, tb;
   int64_t batch, m, n, k;
   bool broadcast_b, bias;
   float alpha, beta;
 };
 
-std::string describe(const Case& c) {
+std::string describe(const GemmShape& c) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "gemm %s%s batch=%lld m=%lld n=%lld k=%lld%s%s alpha=%g beta=%g", c.ta ? "T" : "N",
                 c.tb ? "T" : "N", (long long)c.batch, (long long)c.m, (long long)c.n, (long long)c.k,
@@ -26,7 +25,7 @@ std::string describe(const Case& c) {
   return buf;
 }
 
-std::vector<double> reference(const Case& c, const std::vector<float>& a, const std::vector<float>& b,
+std::vector<double> reference(const GemmShape& c, const std::vector<float>& a, const std::vector<float>& b,
                               const std::vector<float>& c0, const std::vector<float>& bias) {
   std::vector<double> out(static_cast<size_t>(c.batch * c.m * c.n));
   for (int64_t bi = 0; bi < c.batch; ++bi) {
@@ -48,7 +47,7 @@ std::vector<double> reference(const Case& c, const std::vector<float>& a, const 
   return out;
 }
 
-GemmArgs args_for(const Case& c, const float* a, const float* b, float* out, const float* bias) {
+GemmArgs args_for(const GemmShape& c, const float* a, const float* b, float* out, const float* bias) {
   GemmArgs g;
   g.trans_a = c.ta;
   g.trans_b = c.tb;
@@ -68,8 +67,8 @@ GemmArgs args_for(const Case& c, const float* a, const float* b, float* out, con
   return g;
 }
 
-std::vector<Case> cases() {
-  std::vector<Case> cs;
+std::vector<GemmShape> shapes() {
+  std::vector<GemmShape> cs;
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       cs.push_back({ta, tb, 1, 37, 53, 29, false, false, 1.f, 0.f});
@@ -86,38 +85,28 @@ std::vector<Case> cases() {
 
 }  // namespace
 
-EG_CHECK(support_gemm_cpu) {
-  for (const Case& c : cases()) {
+EG_CASES(gemm) {
+  std::vector<Case> cs;
+  std::vector<GemmShape> shapes;
+  if (mode == Mode::Bench) {
+    shapes = {{false, true, 1, 4096, 1024, 256, false, true, 1.f, 0.f}, {false, false, 1, 4096, 4096, 4096, false, false, 1.f, 0.f}};
+  } else {
+    shapes = ::shapes();
+    shapes.push_back({false, false, 2, 1000, 1030, 517, false, true, 1.f, 0.f});  // several 128x128 tiles
+    shapes.push_back({true, true, 1, 513, 257, 1025, false, false, 1.f, 0.5f});
+  }
+  for (const GemmShape& c : shapes) {
     auto a = uniform(static_cast<size_t>(c.batch * c.m * c.k));
     auto b = uniform(static_cast<size_t>((c.broadcast_b ? 1 : c.batch) * c.k * c.n));
     auto bias = uniform(static_cast<size_t>(c.n));
-    auto out = c.beta != 0.f ? uniform(static_cast<size_t>(c.batch * c.m * c.n))
-                             : echogen::test::poison(static_cast<size_t>(c.batch * c.m * c.n));
-    auto ref = reference(c, a, b, out, bias);
-    cpu::gemm(echogen::test::support_pool(), args_for(c, a.data(), b.data(), out.data(), bias.data()));
-    report.close(describe(c) + " cpu vs f64", out.data(), ref.data(), out.size(), 1e-5);
+    const size_t n_out = static_cast<size_t>(c.batch * c.m * c.n);
+    // C is read when beta != 0 (an in-place input), else poisoned
+    Array cout = c.beta != 0.f ? inout("c", uniform(n_out)) : out("c", n_out);
+    if (mode == Mode::Test && c.m * c.n * c.k * c.batch < 50000000) cout.set_ref(reference(c, a, b, cout.f, bias));
+    Case k = make_case(describe(c), {in("a", a), in("b", b), in("bias", bias), std::move(cout)},
+                       [c](auto be, Args& x) { gemm(be, args_for(c, x.f(0), x.f(1), x.f(3), x.f(2))); });
+    k.flops = 2.0 * c.batch * c.m * c.n * c.k;
+    cs.push_back(std::move(k));
   }
+  return cs;
 }
-
-#ifdef ECHOGEN_WITH_CUDA
-EG_CHECK(support_gemm_cuda) {
-  if (!echogen::test::cuda_device_present(nullptr)) return;
-  using echogen::test::DeviceBuf;
-  std::vector<Case> cs = cases();
-  cs.push_back({false, false, 2, 1000, 1030, 517, false, true, 1.f, 0.f});  // several 128x128 tiles
-  cs.push_back({true, true, 1, 513, 257, 1025, false, false, 1.f, 0.5f});
-  for (const Case& c : cs) {
-    auto a = uniform(static_cast<size_t>(c.batch * c.m * c.k));
-    auto b = uniform(static_cast<size_t>((c.broadcast_b ? 1 : c.batch) * c.k * c.n));
-    auto bias = uniform(static_cast<size_t>(c.n));
-    auto c0 = uniform(static_cast<size_t>(c.batch * c.m * c.n));
-    std::vector<float> want = c0;
-    cpu::gemm(echogen::test::support_pool(), args_for(c, a.data(), b.data(), want.data(), bias.data()));
-    DeviceBuf<float> da(a), db(b), dbias(bias), dc(c0);
-    if (c.beta == 0.f) dc.poison();
-    cuda::gemm(nullptr, args_for(c, da.p, db.p, dc.p, dbias.p));
-    auto got = dc.host();
-    report.close(describe(c) + " cuda vs cpu", got.data(), want.data(), got.size(), 1e-5);
-  }
-}
-#endif

@@ -1,16 +1,13 @@
 // Elementwise maps, broadcast binary ops, reductions and layout copies: the CPU kernels against
-// float64 references at odd sizes (outputs poisoned first), then every CUDA kernel against its CPU twin.
+// float64 references at odd sizes as harness cases (outputs poisoned, CUDA twins against the CPU).
 #include <cmath>
 #include <string>
 
 #include "echogen/elementwise.h"
-#include "test/check.h"
-#include "test/support_util.h"
+#include "test/harness.h"
 
 using namespace echogen;
-using echogen::test::poison;
-using echogen::test::support_pool;
-using echogen::test::uniform;
+using namespace echogen::test;
 
 namespace {
 
@@ -65,182 +62,154 @@ const Permutation kPerms[] = {{{3, 5, 7}, {2, 0, 1}}, {{2, 3, 5, 7}, {0, 2, 1, 3
 
 }  // namespace
 
-EG_CHECK(support_elementwise_cpu) {
-  const size_t n = 100003;
-  for (int i = 0; i < 6; ++i) {
-    UnaryOp op = kUnary[i];
+EG_CASES(unary) {
+  std::vector<Case> cases;
+  const size_t n = mode == Mode::Bench ? (size_t(1) << 24) : 100003;
+  for (int k = 0; k < 6; ++k) {
+    const UnaryOp op = kUnary[k];
     auto x = inputs_for(op, n), dy = uniform(n);
-    auto y = poison(n), dx = poison(n);
-    cpu::unary(support_pool(), op, n, x.data(), y.data());
-    cpu::unary_backward(support_pool(), op, n, x.data(), y.data(), dy.data(), dx.data());
-    std::vector<double> ry(n), rdx(n);
-    for (size_t j = 0; j < n; ++j) {
-      ry[j] = ref_f(op, x[j]);
-      rdx[j] = dy[j] * ref_df(op, x[j]);
-    }
-    report.close(std::string(kUnaryName[i]) + " cpu vs f64", y.data(), ry.data(), n, 2e-6);
-    report.close(std::string(kUnaryName[i]) + " backward cpu vs f64 central differences", dx.data(), rdx.data(), n, 1e-6 * 20);
-  }
-  const int64_t na = 3 * 37 * 41;
-  for (int64_t nb : {na, int64_t(37 * 41), int64_t(41), int64_t(1)}) {
-    auto a = uniform(na), b = uniform(nb);
-    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul}) {
-      auto out = poison(na);
-      cpu::binary(support_pool(), op, na, nb, a.data(), b.data(), out.data());
-      std::vector<double> ref(na);
-      for (int64_t j = 0; j < na; ++j) {
-        double u = a[j], w = b[j % nb];
-        ref[j] = op == BinaryOp::Add ? u + w : op == BinaryOp::Sub ? u - w : u * w;
+    std::vector<double> ry, rdx;
+    if (mode == Mode::Test) {
+      ry.resize(n), rdx.resize(n);
+      for (size_t j = 0; j < n; ++j) {
+        ry[j] = ref_f(op, x[j]);
+        rdx[j] = dy[j] * ref_df(op, x[j]);
       }
-      report.close("binary op " + std::to_string(int(op)) + " nb=" + std::to_string(nb) + " cpu vs f64", out.data(), ref.data(), na, 1e-7);
     }
+    // the backward reads the forward's input and output (each op uses the one it needs)
+    Case c = make_case(std::string(kUnaryName[k]) + " n=" + std::to_string(n),
+                       {in("x", x), in("dy", dy), out("y", n, 1e-6).with_ref(ry, 2e-6), out("dx", n, 1e-5).with_ref(rdx, 2e-5)},
+                       [=](auto be, Args& a) {
+                         unary(be, op, n, a.f(0), a.f(2));
+                         unary_backward(be, op, n, a.f(0), a.f(2), a.f(1), a.f(3));
+                       });
+    c.bytes = 4.0 * 5 * n;
+    cases.push_back(std::move(c));
   }
-  auto x = uniform(na), acc = uniform(na);
-  std::vector<double> ref(na);
-  for (int64_t j = 0; j < na; ++j) ref[j] = acc[j] + 0.5 * x[j];
-  cpu::axpy(support_pool(), na, 0.5f, x.data(), acc.data());
-  report.close("axpy cpu vs f64", acc.data(), ref.data(), na, 1e-7);
-  auto y = poison(na);
-  cpu::affine(support_pool(), na, x.data(), -1.5f, 0.25f, y.data());
-  for (int64_t j = 0; j < na; ++j) ref[j] = -1.5 * x[j] + 0.25;
-  report.close("affine cpu vs f64", y.data(), ref.data(), na, 1e-7);
+  return cases;
 }
 
-EG_CHECK(support_reduce_cpu) {
-  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 100003}, {37, 41}, {4099, 3}, {3, 70001}, {1000, 257}}) {
-    auto x = uniform(static_cast<size_t>(rows * cols));
-    std::vector<double> col(cols, 0.0), row(rows, 0.0);
-    double sq = 0;
+EG_CASES(bias_gelu) {
+  std::vector<Case> cases;
+  using Size = std::pair<int64_t, int64_t>;
+  const std::vector<Size> sizes = mode == Mode::Bench ? std::vector<Size>{{4096, 3072}} : std::vector<Size>{{2, 9}, {37, 129}, {1031, 33}, {0, 5}};  // (one tiny gelu alone would make the relative measure noise)
+  for (auto [rows, cols] : sizes) {
+    auto x = uniform(rows * cols, -4.f, 4.f), b = uniform(cols), dy = uniform(rows * cols);
+    std::vector<double> ry(rows * cols), rdx(rows * cols), rdb(cols, 0.0);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) {
-        double v = x[r * cols + c];
-        col[c] += v;
-        row[r] += v;
-        sq += v * v;
+        const double v = double(x[r * cols + c]) + b[c];
+        ry[r * cols + c] = ref_f(UnaryOp::Gelu, v);
+        rdx[r * cols + c] = dy[r * cols + c] * ref_df(UnaryOp::Gelu, v);
+        rdb[c] += rdx[r * cols + c];
       }
-    const std::string sz = " " + std::to_string(rows) + "x" + std::to_string(cols);
-    auto yc = poison(cols), yr = poison(rows), ys = poison(1), ye = poison(rows * cols);
-    cpu::sum_rows(support_pool(), rows, cols, x.data(), 2.f, yc.data());
-    for (auto& v : col) v *= 2;
-    report.close("sum_rows" + sz + " cpu vs f64", yc.data(), col.data(), cols, 1e-6);
-    cpu::sum_last(support_pool(), rows, cols, x.data(), 0.5f, yr.data());
-    for (auto& v : row) v *= 0.5;
-    report.close("sum_last" + sz + " cpu vs f64", yr.data(), row.data(), rows, 1e-6);
-    cpu::sum_squares(support_pool(), rows * cols, x.data(), ys.data());
-    report.close("sum_squares" + sz + " cpu vs f64", ys.data(), &sq, 1, 1e-6);
-    cpu::expand_last(support_pool(), rows, cols, yr.data(), 3.f, ye.data());
-    std::vector<double> re(rows * cols);
-    for (int64_t r = 0; r < rows; ++r) for (int64_t c = 0; c < cols; ++c) re[r * cols + c] = 3.0 * yr[r];
-    report.close("expand_last" + sz + " cpu vs f64", ye.data(), re.data(), re.size(), 1e-7);
+    Case k = make_case("bias_gelu " + std::to_string(rows) + "x" + std::to_string(cols),
+                       {in("x", x), in("b", b), in("dy", dy), out("y", rows * cols, 1e-6).with_ref(ry, 2e-6),
+                        out("dx", rows * cols, 1e-5).with_ref(rdx, 2e-5), out("db", cols, 1e-5).with_ref(rdb, 2e-5)},
+                       [=](auto be, Args& a) {
+                         bias_gelu(be, rows, cols, a.f(0), a.f(1), a.f(3));
+                         bias_gelu_backward(be, rows, cols, a.f(0), a.f(1), a.f(2), a.f(4), a.f(5));
+                       });
+    k.bytes = 4.0 * 5 * rows * cols;
+    cases.push_back(std::move(k));
   }
+  return cases;
 }
 
-EG_CHECK(support_layout_cpu) {
+EG_CASES(binary_axpy_affine) {
+  std::vector<Case> cases;
+  const int64_t na = mode == Mode::Bench ? (int64_t(1) << 24) : 3 * 37 * 41;
+  const std::vector<int64_t> nbs = mode == Mode::Bench ? std::vector<int64_t>{na, 1024} : std::vector<int64_t>{na, 37 * 41, 41, 1};
+  auto a = uniform(na);
+  for (int64_t nb : nbs) {
+    auto b = uniform(nb);
+    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul}) {
+      std::vector<double> ref(na);
+      for (int64_t j = 0; j < na; ++j) {
+        const double u = a[j], w = b[j % nb];
+        ref[j] = op == BinaryOp::Add ? u + w : op == BinaryOp::Sub ? u - w : u * w;
+      }
+      Case c = make_case("binary op " + std::to_string(int(op)) + " na=" + std::to_string(na) + " nb=" + std::to_string(nb),
+                         {in("a", a), in("b", b), out("out", na, 0).with_ref(ref, 1e-7)},
+                         [=](auto be, Args& x) { binary(be, op, na, nb, x.f(0), x.f(1), x.f(2)); });
+      c.bytes = 4.0 * (2 * na + nb);
+      cases.push_back(std::move(c));
+    }
+  }
+  auto acc = uniform(na);
+  std::vector<double> r1(na), r2(na);
+  for (int64_t j = 0; j < na; ++j) r1[j] = acc[j] + 0.5 * a[j], r2[j] = -1.5 * a[j] + 0.25;
+  cases.push_back(make_case("axpy n=" + std::to_string(na), {in("x", a), inout("acc", acc, 1e-7).with_ref(r1)},
+                            [=](auto be, Args& x) { axpy(be, na, 0.5f, x.f(0), x.f(1)); }));
+  cases.push_back(make_case("affine n=" + std::to_string(na), {in("x", a), out("y", na, 0).with_ref(r2, 1e-7)},
+                            [=](auto be, Args& x) { affine(be, na, x.f(0), -1.5f, 0.25f, x.f(1)); }));
+  cases.push_back(make_case("fill n=" + std::to_string(na), {out("x", na, 0).with_ref(std::vector<double>(na, 2.5))},
+                            [=](auto be, Args& x) { fill(be, na, 2.5f, x.f(0)); }));
+  return cases;
+}
+
+EG_CASES(reduce) {
+  std::vector<Case> cases;
+  using Size = std::pair<int64_t, int64_t>;
+  const std::vector<Size> sizes = mode == Mode::Bench ? std::vector<Size>{{4096, 1024}, {1, int64_t(1) << 24}}
+                                                      : std::vector<Size>{{1, 100003}, {37, 41}, {4099, 3}, {3, 70001}, {1000, 257}, {1, 300007}, {70001, 3}};
+  for (auto [rows, cols] : sizes) {
+    auto x = uniform(static_cast<size_t>(rows * cols));
+    std::vector<double> col(cols, 0.0), row(rows, 0.0), sq(1, 0.0), ex(rows * cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const double v = x[r * cols + c];
+        col[c] += 2 * v;
+        row[r] += 0.5 * v;
+        sq[0] += v * v;
+      }
+    // expand_last expands the float64 row sums (its own input is sum_last's f32 output, so 1e-6)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) ex[r * cols + c] = 3.0 * row[r];
+    Case k = make_case("sum_rows/sum_last/sum_squares/expand_last " + std::to_string(rows) + "x" + std::to_string(cols),
+                       {in("x", x), out("sum_rows", cols).with_ref(col, 1e-6), out("sum_last", rows).with_ref(row, 1e-6),
+                        out("sum_squares", 1).with_ref(sq, 1e-6), out("expand_last", rows * cols).with_ref(ex, 1e-6)},
+                       [=](auto be, Args& a) {
+                         sum_rows(be, rows, cols, a.f(0), 2.f, a.f(1));
+                         sum_last(be, rows, cols, a.f(0), 0.5f, a.f(2));
+                         sum_squares(be, rows * cols, a.f(0), a.f(3));
+                         expand_last(be, rows, cols, a.f(2), 3.f, a.f(4));
+                       });
+    k.bytes = 4.0 * 4 * rows * cols;
+    cases.push_back(std::move(k));
+  }
+  return cases;
+}
+
+EG_CASES(layout) {
+  std::vector<Case> cases;
   for (const Permutation& p : kPerms) {
     int64_t n = 1;
     for (auto d : p.shape) n *= d;
-    auto x = uniform(n), y = poison(n);
-    cpu::permute(support_pool(), static_cast<int>(p.shape.size()), p.shape.data(), p.perm.data(), x.data(), y.data());
-    auto ref = ref_permute(x, p);
-    report.close("permute rank " + std::to_string(p.shape.size()) + " cpu vs f64", y.data(), ref.data(), n, 0);
+    auto x = uniform(n);
+    cases.push_back(make_case("permute rank " + std::to_string(p.shape.size()), {in("x", x), out("y", n, 0).with_ref(ref_permute(x, p))},
+                              [=](auto be, Args& a) {
+                                permute(be, static_cast<int>(p.shape.size()), p.shape.data(), p.perm.data(), a.f(0), a.f(1));
+                              }));
   }
   // [5, 13, 7] sliced to 4..11 along the middle axis, then placed back into zeros of [5, 17, 7] at 3
-  const int64_t outer = 5, dim = 13, inner = 7, start = 4, len = 7, dst_dim = 17, dst_off = 3;
-  auto x = uniform(outer * dim * inner), y = poison(outer * len * inner);
-  cpu::copy_axis(support_pool(), outer, inner, len, x.data(), dim, start, y.data(), len, 0);
-  std::vector<double> ref(y.size());
+  const int64_t outer = mode == Mode::Bench ? 4096 : 5, dim = 13, inner = mode == Mode::Bench ? 256 : 7, start = 4, len = 7,
+                dst_dim = 17, dst_off = 3;
+  auto x = uniform(outer * dim * inner);
+  std::vector<double> ry(outer * len * inner), rz(outer * dst_dim * inner, 0.0);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < len; ++j)
-      for (int64_t i = 0; i < inner; ++i) ref[(o * len + j) * inner + i] = x[(o * dim + start + j) * inner + i];
-  report.close("copy_axis slice cpu vs f64", y.data(), ref.data(), y.size(), 0);
-  std::vector<float> z(outer * dst_dim * inner);
-  cpu::fill(support_pool(), static_cast<int64_t>(z.size()), 0.f, z.data());
-  cpu::copy_axis(support_pool(), outer, inner, len, y.data(), len, 0, z.data(), dst_dim, dst_off);
-  std::vector<double> rz(z.size(), 0.0);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t j = 0; j < len; ++j)
-      for (int64_t i = 0; i < inner; ++i) rz[(o * dst_dim + dst_off + j) * inner + i] = y[(o * len + j) * inner + i];
-  report.close("copy_axis pad cpu vs f64", z.data(), rz.data(), z.size(), 0);
+      for (int64_t i = 0; i < inner; ++i) {
+        ry[(o * len + j) * inner + i] = x[(o * dim + start + j) * inner + i];
+        rz[(o * dst_dim + dst_off + j) * inner + i] = x[(o * dim + start + j) * inner + i];
+      }
+  Case c = make_case("copy_axis slice and pad", {in("x", x), out("slice", ry.size(), 0).with_ref(ry), out("pad", rz.size(), 0).with_ref(rz)},
+                     [=](auto be, Args& a) {
+                       copy_axis(be, outer, inner, len, a.f(0), dim, start, a.f(1), len, int64_t{0});
+                       fill(be, static_cast<int64_t>(outer * dst_dim * inner), 0.f, a.f(2));
+                       copy_axis(be, outer, inner, len, a.f(1), len, int64_t{0}, a.f(2), dst_dim, dst_off);
+                     });
+  c.bytes = 4.0 * 2 * outer * len * inner;
+  cases.push_back(std::move(c));
+  return cases;
 }
-
-#ifdef ECHOGEN_WITH_CUDA
-EG_CHECK(support_ops_cuda) {
-  if (!echogen::test::cuda_device_present(nullptr)) return;
-  using echogen::test::DeviceBuf;
-  const int64_t n = 100003;
-  for (int i = 0; i < 6; ++i) {
-    UnaryOp op = kUnary[i];
-    auto x = inputs_for(op, n), dy = uniform(n);
-    auto y = poison(n), dx = poison(n);
-    cpu::unary(support_pool(), op, n, x.data(), y.data());
-    cpu::unary_backward(support_pool(), op, n, x.data(), y.data(), dy.data(), dx.data());
-    DeviceBuf<float> dX(x), dDy(dy), dY(n), dDx(n);
-    dY.poison();
-    dDx.poison();
-    cuda::unary(nullptr, op, n, dX.p, dY.p);
-    cuda::unary_backward(nullptr, op, n, dX.p, dY.p, dDy.p, dDx.p);
-    auto gy = dY.host(), gdx = dDx.host();
-    report.close(std::string(kUnaryName[i]) + " cuda vs cpu", gy.data(), y.data(), n, 1e-6);
-    report.close(std::string(kUnaryName[i]) + " backward cuda vs cpu", gdx.data(), dx.data(), n, 1e-5);
-  }
-  {
-    const int64_t na = 3 * 37 * 41, nb = 41;
-    auto a = uniform(na), b = uniform(nb), want = poison(na);
-    cpu::binary(support_pool(), BinaryOp::Mul, na, nb, a.data(), b.data(), want.data());
-    DeviceBuf<float> da(a), db(b), dout(na);
-    dout.poison();
-    cuda::binary(nullptr, BinaryOp::Mul, na, nb, da.p, db.p, dout.p);
-    report.close("binary mul broadcast cuda vs cpu", dout.host().data(), want.data(), na, 0);
-    auto acc = uniform(na), want2 = acc;
-    cpu::axpy(support_pool(), na, -0.75f, a.data(), want2.data());
-    DeviceBuf<float> dacc(acc);
-    cuda::axpy(nullptr, na, -0.75f, da.p, dacc.p);
-    report.close("axpy cuda vs cpu", dacc.host().data(), want2.data(), na, 1e-7);
-    auto want3 = poison(na);
-    cpu::affine(support_pool(), na, a.data(), 2.f, -1.f, want3.data());
-    cuda::affine(nullptr, na, da.p, 2.f, -1.f, dout.p);
-    report.close("affine cuda vs cpu", dout.host().data(), want3.data(), na, 0);
-  }
-  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 300007}, {37, 41}, {70001, 3}, {3, 70001}, {1000, 257}}) {
-    auto x = uniform(static_cast<size_t>(rows * cols));
-    const std::string sz = " " + std::to_string(rows) + "x" + std::to_string(cols);
-    auto wc = poison(cols), wr = poison(rows), ws = poison(1), we = poison(rows * cols);
-    cpu::sum_rows(support_pool(), rows, cols, x.data(), 2.f, wc.data());
-    cpu::sum_last(support_pool(), rows, cols, x.data(), 0.5f, wr.data());
-    cpu::sum_squares(support_pool(), rows * cols, x.data(), ws.data());
-    cpu::expand_last(support_pool(), rows, cols, wr.data(), 3.f, we.data());
-    DeviceBuf<float> dx(x), dc(cols), dr(rows), ds(1), de(rows * cols);
-    dc.poison(); dr.poison(); ds.poison(); de.poison();
-    cuda::sum_rows(nullptr, rows, cols, dx.p, 2.f, dc.p);
-    cuda::sum_last(nullptr, rows, cols, dx.p, 0.5f, dr.p);
-    cuda::sum_squares(nullptr, rows * cols, dx.p, ds.p);
-    cuda::expand_last(nullptr, rows, cols, dr.p, 3.f, de.p);
-    report.close("sum_rows" + sz + " cuda vs cpu", dc.host().data(), wc.data(), cols, 1e-5);
-    report.close("sum_last" + sz + " cuda vs cpu", dr.host().data(), wr.data(), rows, 1e-5);
-    report.close("sum_squares" + sz + " cuda vs cpu", ds.host().data(), ws.data(), 1, 1e-5);
-    report.close("expand_last" + sz + " cuda vs cpu", de.host().data(), we.data(), we.size(), 1e-5);
-  }
-  for (const Permutation& p : kPerms) {
-    int64_t n2 = 1;
-    for (auto d : p.shape) n2 *= d;
-    auto x = uniform(n2), want = poison(n2);
-    cpu::permute(support_pool(), static_cast<int>(p.shape.size()), p.shape.data(), p.perm.data(), x.data(), want.data());
-    DeviceBuf<float> dx(x), dy(n2);
-    dy.poison();
-    cuda::permute(nullptr, static_cast<int>(p.shape.size()), p.shape.data(), p.perm.data(), dx.p, dy.p);
-    report.close("permute rank " + std::to_string(p.shape.size()) + " cuda vs cpu", dy.host().data(), want.data(), n2, 0);
-  }
-  {
-    const int64_t outer = 5, dim = 13, inner = 7, start = 4, len = 7;
-    auto x = uniform(outer * dim * inner), want = poison(outer * len * inner);
-    cpu::copy_axis(support_pool(), outer, inner, len, x.data(), dim, start, want.data(), len, 0);
-    DeviceBuf<float> dx(x), dy(want.size());
-    dy.poison();
-    cuda::copy_axis(nullptr, outer, inner, len, dx.p, dim, start, dy.p, len, 0);
-    report.close("copy_axis cuda vs cpu", dy.host().data(), want.data(), want.size(), 0);
-    cuda::fill(nullptr, static_cast<int64_t>(want.size()), 2.5f, dy.p);
-    std::vector<float> twos(want.size(), 2.5f);
-    report.close("fill cuda", dy.host().data(), twos.data(), twos.size(), 0);
-  }
-}
-#endif

@@ -1,16 +1,13 @@
 // VQ codebook kernels: nearest code against a float64 brute force (ties to the lowest index,
 // constructed with duplicate codebook rows), gather and stats against direct loops, bad indices
-// reported at their first position; with a GPU, every CUDA kernel against its CPU twin.
+// reported at their first position; with a GPU, every CUDA kernel against its CPU twin (harness cases).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
 #include "echogen/vq.h"
-#include "test/check.h"
-#include "test/device_buffer.h"
-#ifdef ECHOGEN_WITH_CUDA
-#include "echogen/cuda_device.h"
-#endif
+#include "test/harness.h"
 
 using namespace echogen;
 
@@ -64,142 +61,141 @@ void check_nearest(test::Report& report, const std::string& what, const std::vec
   report.close(what + " distances", dist.data(), chosen.data(), N, 1e-4);
 }
 
+
+// CUDA and CPU compute every score with the same FMA chain, so the argmins should agree exactly; a
+// difference is accepted only at a float64 near-tie (and counted).
+void twin_nearest(test::Report& report, const std::string& name, const std::vector<float>& x, const std::vector<float>& cb,
+                  const std::vector<int32_t>& gidx, const std::vector<int32_t>& idx, int64_t N, int64_t D, int64_t K) {
+  int64_t same = 0;
+  bool near_ties = true;
+  for (int64_t n = 0; n < N; ++n) {
+    if (gidx[n] == idx[n]) { ++same; continue; }
+    if (gidx[n] < 0 || gidx[n] >= K) { near_ties = false; continue; }
+    double dg = 0, dc = 0, scale = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      double xv = x[n * D + d], a = cb[gidx[n] * D + d], b = cb[idx[n] * D + d];
+      dg += (xv - a) * (xv - a);
+      dc += (xv - b) * (xv - b);
+      scale += xv * xv + a * a + b * b;
+    }
+    near_ties = near_ties && std::fabs(dg - dc) <= 1e-5 * scale;
+  }
+  report.expect(near_ties, name + " cuda indices == cpu on " + std::to_string(same) + "/" + std::to_string(N) + " rows, the rest near-ties");
+}
+
+test::Case nearest_case(int64_t N, int64_t D, int64_t K, bool with_ref, std::vector<float> cb = {}, std::vector<float> x = {}) {
+  using namespace test;
+  if (cb.empty()) cb = uniform(K * D);
+  if (x.empty()) x = uniform(N * D);
+  const std::string name = "vq_nearest " + dims(N, D, K);
+  Case c = make_case(name, {in("x", x), in("codebook", cb), out_i32("indices", N).custom(), out("distances", N, 1e-5)},
+                     [=](auto be, Args& a) { vq_nearest(be, a.f(0), a.f(1), N, D, K, a.i(2), a.f(3)); });
+  c.flops = 2.0 * N * K * D;
+  if (with_ref)
+    c.check = [=](Report& report, const Outputs& o) { check_nearest(report, name + " cpu", o.i[2], o.f[3], brute_force(x, cb, N, D, K), N, K); };
+  c.twin_check = [=](Report& report, const Outputs& gpu, const Outputs& cpu) { twin_nearest(report, name, x, cb, gpu.i[2], cpu.i[2], N, D, K); };
+  return c;
+}
+
+// gather and stats of a valid assignment (status: their bad positions, both -1).
+test::Case gather_stats_case(int64_t N, int64_t D, int64_t K, bool with_ref) {
+  using namespace test;
+  auto& g = rng();
+  std::vector<float> cb = uniform(K * D), x = uniform(N * D);
+  std::vector<int32_t> idx(N);
+  for (auto& i : idx) i = static_cast<int32_t>(g() % K);
+  std::vector<double> rg, rs, rc;
+  if (with_ref) {
+    rg.resize(N * D), rs.assign(K * D, 0.0), rc.assign(K, 0.0);
+    for (int64_t n = 0; n < N; ++n) {
+      rc[idx[n]] += 1;
+      for (int64_t d = 0; d < D; ++d) rg[n * D + d] = cb[idx[n] * D + d], rs[idx[n] * D + d] += x[n * D + d];
+    }
+  }
+  Case c = make_case("vq_gather/vq_stats " + dims(N, D, K),
+                     {in("codebook", cb), in("x", x), in_i32("indices", idx), out("gather", N * D, 0).with_ref(rg),
+                      out("sums", K * D, 1e-5).with_ref(rs, 1e-4), out("counts", K, 0).with_ref(rc)},
+                     [=](auto be, Args& a) {
+                       a.status[0] = vq_gather(be, a.f(0), a.i(2), N, D, K, a.f(3)).position;
+                       a.status[1] = vq_stats(be, a.f(1), a.i(2), N, D, K, a.f(4), a.f(5)).position;
+                     });
+  c.bytes = 4.0 * (2 * N * D + K * D);
+  return c;
+}
+
+// An assignment with bad indices: the first one (position, value) is reported, nothing faults.
+test::Case bad_index_case(bool stats, int64_t N, int64_t D, int64_t K, std::vector<int32_t> idx, int64_t at, int32_t value) {
+  using namespace test;
+  Case c = make_case(std::string(stats ? "vq_stats" : "vq_gather") + " bad index at " + std::to_string(at) + " " + dims(N, D, K),
+                     {in("codebook", uniform(K * D)), in("x", uniform(N * D)), in_i32("indices", idx),
+                      out("gather", N * D).custom(), out("sums", K * D).custom(), out("counts", K).custom()},
+                     [=](auto be, Args& a) {
+                       BadIndex bad = stats ? vq_stats(be, a.f(1), a.i(2), N, D, K, a.f(4), a.f(5))
+                                            : vq_gather(be, a.f(0), a.i(2), N, D, K, a.f(3));
+                       a.status[0] = bad.position;
+                       a.status[1] = bad.position >= 0 ? bad.value : -1;
+                     });
+  c.expect_status[0] = at;
+  c.expect_status[1] = value;
+  return c;
+}
+
 }  // namespace
 
-EG_CHECK(vq_nearest_cpu_vs_reference) {
-  ThreadPool pool(3);
+EG_CASES(vq) {
+  std::vector<test::Case> cases;
+  if (mode == test::Mode::Bench) {
+    for (int64_t D : {8, 64})
+      for (int64_t K : {512, 16384}) cases.push_back(nearest_case(65536, D, K, false));
+    cases.push_back(gather_stats_case(65536, 64, 4096, false));
+    return cases;
+  }
   for (int64_t N : {1, 7, 33, 130})
     for (int64_t D : {1, 8, 24, 48, 80, 192})
       for (int64_t K : {1, 5, 67, 513}) {
         if (N * D * K > 4000000 && N != 130) continue;
-        std::vector<float> x = test::uniform(N * D), cb = test::uniform(K * D), dist = test::poison(N);
-        std::vector<int32_t> idx(N, -7);
-        cpu::vq_nearest(pool, x.data(), cb.data(), N, D, K, idx.data(), dist.data());
-        check_nearest(report, "vq_nearest CPU " + dims(N, D, K), idx, dist, brute_force(x, cb, N, D, K), N, K);
+        cases.push_back(nearest_case(N, D, K, true));
       }
-}
-
-EG_CHECK(vq_nearest_ties_lowest_index) {
-  ThreadPool pool(3);
-  const int64_t N = 41, D = 24, K = 67;
-  std::vector<float> cb = test::uniform(K * D), x(N * D);
-  // code 60 copies code 9, codes 30 and 50 copy code 20; every x row sits exactly on one of them
-  auto copy_row = [&](int64_t from, int64_t to) { std::copy_n(cb.begin() + from * D, D, cb.begin() + to * D); };
-  copy_row(9, 60);
-  copy_row(20, 30);
-  copy_row(20, 50);
-  const int64_t targets[] = {9, 60, 20, 30, 50};
-  for (int64_t n = 0; n < N; ++n) std::copy_n(cb.begin() + targets[n % 5] * D, D, x.begin() + n * D);
-  std::vector<int32_t> idx(N, -7);
-  std::vector<float> dist = test::poison(N);
-  cpu::vq_nearest(pool, x.data(), cb.data(), N, D, K, idx.data(), dist.data());
-  bool ok = true;
-  for (int64_t n = 0; n < N; ++n) ok = ok && idx[n] == (targets[n % 5] == 9 || targets[n % 5] == 60 ? 9 : 20) && dist[n] == 0.f;
-  report.expect(ok, "vq_nearest: exact ties go to the lowest index, at distance 0");
-}
-
-EG_CHECK(vq_gather_and_stats_cpu) {
-  ThreadPool pool(3);
+  for (auto s : {std::array<int64_t, 3>{4096, 48, 512}, {1000, 192, 1031}, {5000, 3, 70}})  // larger: CUDA vs CPU
+    cases.push_back(nearest_case(s[0], s[1], s[2], false));
+  {
+    // exact ties go to the lowest index, at distance 0: code 60 copies code 9, codes 30 and 50
+    // copy code 20; every x row sits exactly on one of them
+    const int64_t N = 41, D = 24, K = 67;
+    std::vector<float> cb = test::uniform(K * D), x(N * D);
+    auto copy_row = [&](int64_t from, int64_t to) { std::copy_n(cb.begin() + from * D, D, cb.begin() + to * D); };
+    copy_row(9, 60);
+    copy_row(20, 30);
+    copy_row(20, 50);
+    const int64_t targets[] = {9, 60, 20, 30, 50};
+    for (int64_t n = 0; n < N; ++n) std::copy_n(cb.begin() + targets[n % 5] * D, D, x.begin() + n * D);
+    test::Case c = nearest_case(N, D, K, false, cb, x);
+    c.name = "vq_nearest exact ties";
+    auto check = [=](test::Report& report, const test::Outputs& o) {
+      bool ok = true;
+      for (int64_t n = 0; n < N; ++n) ok = ok && o.i[2][n] == (targets[n % 5] == 9 || targets[n % 5] == 60 ? 9 : 20) && o.f[3][n] == 0.f;
+      report.expect(ok, "vq_nearest: exact ties go to the lowest index, at distance 0");
+    };
+    c.check = check;
+    c.twin_check = [check](test::Report& report, const test::Outputs& gpu, const test::Outputs&) { check(report, gpu); };
+    cases.push_back(std::move(c));
+  }
   auto& g = test::rng();
   for (int64_t D : {1, 8, 48, 80})
-    for (int64_t K : {1, 67, 513}) {
-      int64_t N = 1 + static_cast<int64_t>(g() % 900);
-      std::vector<float> cb = test::uniform(K * D), x = test::uniform(N * D);
-      std::vector<int32_t> idx(N);
-      for (auto& i : idx) i = static_cast<int32_t>(g() % K);
-      std::vector<float> out = test::poison(N * D);
-      BadIndex bad = cpu::vq_gather(pool, cb.data(), idx.data(), N, D, K, out.data());
-      bool same = bad.position == -1;
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t d = 0; d < D; ++d) same = same && out[n * D + d] == cb[idx[n] * D + d];
-      report.expect(same, "vq_gather CPU copies the rows " + dims(N, D, K));
-
-      std::vector<float> sums = test::poison(K * D), counts = test::poison(K);
-      bad = cpu::vq_stats(pool, x.data(), idx.data(), N, D, K, sums.data(), counts.data());
-      std::vector<double> ref_sums(K * D, 0.0), ref_counts(K, 0.0);
-      for (int64_t n = 0; n < N; ++n) {
-        ref_counts[idx[n]] += 1;
-        for (int64_t d = 0; d < D; ++d) ref_sums[idx[n] * D + d] += x[n * D + d];
-      }
-      report.expect(bad.position == -1, "vq_stats CPU accepts valid indices " + dims(N, D, K));
-      report.close("vq_stats CPU sums " + dims(N, D, K), sums.data(), ref_sums.data(), K * D, 1e-4);
-      report.close("vq_stats CPU counts " + dims(N, D, K), counts.data(), ref_counts.data(), K, 0);
-    }
+    for (int64_t K : {1, 67, 513}) cases.push_back(gather_stats_case(1 + static_cast<int64_t>(g() % 900), D, K, true));
+  for (auto s : {std::array<int64_t, 3>{4096, 48, 512}, {1000, 192, 1031}, {5000, 3, 70}})
+    cases.push_back(gather_stats_case(s[0], s[1], s[2], true));
   // the first bad index is reported, whatever its sign
-  std::vector<float> cb = test::uniform(5 * 3), out(6 * 3), sums(15), counts(5);
-  std::vector<int32_t> idx = {0, 4, 2, 5, -1, 9};
-  BadIndex bad = cpu::vq_gather(pool, cb.data(), idx.data(), 6, 3, 5, out.data());
-  report.expect(bad.position == 3 && bad.value == 5, "vq_gather CPU reports the first bad index (position 3, value 5)");
-  idx[3] = 1;
-  bad = cpu::vq_stats(pool, out.data(), idx.data(), 6, 3, 5, sums.data(), counts.data());
-  report.expect(bad.position == 4 && bad.value == -1, "vq_stats CPU reports the first bad index (position 4, value -1)");
-}
-
-#ifdef ECHOGEN_WITH_CUDA
-using test::DeviceBuffer;
-using test::download;
-using test::upload;
-
-EG_CHECK(vq_cuda_vs_cpu) {
-  if (!test::begin_cuda_check()) return;
-  ThreadPool pool(3);
-  void* stream = cuda::create_stream();
-  auto& g = test::rng();
-  const int64_t shapes[][3] = {{1, 8, 1}, {7, 24, 5}, {33, 48, 67}, {130, 80, 513}, {4096, 48, 512}, {1000, 192, 1031}, {5000, 3, 70}};
-  for (auto& s : shapes) {
-    int64_t N = s[0], D = s[1], K = s[2];
-    std::vector<float> x = test::uniform(N * D), cb = test::uniform(K * D), dist(N);
+  cases.push_back(bad_index_case(false, 6, 3, 5, {0, 4, 2, 5, -1, 9}, 3, 5));
+  cases.push_back(bad_index_case(true, 6, 3, 5, {0, 4, 2, 1, -1, 9}, 4, -1));
+  for (auto s : {std::array<int64_t, 3>{7, 24, 5}, {4096, 48, 512}, {5000, 3, 70}}) {
+    const int64_t N = s[0], D = s[1], K = s[2];
     std::vector<int32_t> idx(N);
-    cpu::vq_nearest(pool, x.data(), cb.data(), N, D, K, idx.data(), dist.data());
-    DeviceBuffer dx = upload(x, stream), dcb = upload(cb, stream), didx = upload(std::vector<int32_t>(N, -7), stream),
-                 ddist = upload(test::poison(N), stream);
-    cuda::vq_nearest(stream, dx.as<float>(), dcb.as<float>(), N, D, K, didx.as<int32_t>(), ddist.as<float>());
-    std::vector<int32_t> gidx = download<int32_t>(didx, N, stream);
-    std::vector<float> gdist = download<float>(ddist, N, stream);
-    // both backends compute every score with the same FMA chain, so the argmins should agree
-    // exactly; a difference is accepted only at a float64 near-tie (and counted)
-    int64_t same = 0;
-    bool near_ties = true;
-    for (int64_t n = 0; n < N; ++n) {
-      if (gidx[n] == idx[n]) { ++same; continue; }
-      if (gidx[n] < 0 || gidx[n] >= K) { near_ties = false; continue; }
-      double dg = 0, dc = 0, scale = 0;
-      for (int64_t d = 0; d < D; ++d) {
-        double xv = x[n * D + d], a = cb[gidx[n] * D + d], b = cb[idx[n] * D + d];
-        dg += (xv - a) * (xv - a);
-        dc += (xv - b) * (xv - b);
-        scale += xv * xv + a * a + b * b;
-      }
-      near_ties = near_ties && std::fabs(dg - dc) <= 1e-5 * scale;
-    }
-    report.expect(near_ties, "vq_nearest CUDA indices == CPU on " + std::to_string(same) + "/" + std::to_string(N) +
-                                 " rows, the rest near-ties " + dims(N, D, K));
-    report.close("vq_nearest CUDA distances vs CPU " + dims(N, D, K), gdist.data(), dist.data(), N, 1e-5);
-
-    std::vector<int32_t> assign(N);
-    for (auto& i : assign) i = static_cast<int32_t>(g() % K);
-    std::vector<float> out(N * D), sums(K * D), counts(K);
-    cpu::vq_gather(pool, cb.data(), assign.data(), N, D, K, out.data());
-    cpu::vq_stats(pool, x.data(), assign.data(), N, D, K, sums.data(), counts.data());
-    DeviceBuffer da = upload(assign, stream), dout = upload(test::poison(N * D), stream),
-                 dsums = upload(test::poison(K * D), stream), dcounts = upload(test::poison(K), stream);
-    BadIndex bad = cuda::vq_gather(stream, dcb.as<float>(), da.as<int32_t>(), N, D, K, dout.as<float>());
-    report.expect(bad.position == -1 && download<float>(dout, N * D, stream) == out, "vq_gather CUDA == CPU " + dims(N, D, K));
-    bad = cuda::vq_stats(stream, dx.as<float>(), da.as<int32_t>(), N, D, K, dsums.as<float>(), dcounts.as<float>());
-    report.expect(bad.position == -1, "vq_stats CUDA accepts valid indices " + dims(N, D, K));
-    report.close("vq_stats CUDA sums vs CPU " + dims(N, D, K), download<float>(dsums, K * D, stream).data(), sums.data(), K * D, 1e-5);
-    report.close("vq_stats CUDA counts vs CPU " + dims(N, D, K), download<float>(dcounts, K, stream).data(), counts.data(), K, 0);
-
-    // a bad index at a random position (plus a later one): the first is reported, nothing faults
-    int64_t at = static_cast<int64_t>(g() % N);
-    assign[at] = static_cast<int32_t>(K + 3);
-    if (at + 1 < N) assign[N - 1] = -2;
-    DeviceBuffer dbad = upload(assign, stream);
-    bad = cuda::vq_gather(stream, dcb.as<float>(), dbad.as<int32_t>(), N, D, K, dout.as<float>());
-    report.expect(bad.position == at && bad.value == K + 3, "vq_gather CUDA reports the first bad index " + dims(N, D, K));
-    bad = cuda::vq_stats(stream, dx.as<float>(), dbad.as<int32_t>(), N, D, K, dsums.as<float>(), dcounts.as<float>());
-    report.expect(bad.position == at && bad.value == K + 3, "vq_stats CUDA reports the first bad index " + dims(N, D, K));
+    for (auto& i : idx) i = static_cast<int32_t>(g() % K);
+    const int64_t at = static_cast<int64_t>(g() % (N - 1));
+    idx[at] = static_cast<int32_t>(K + 3);
+    idx[N - 1] = -2;  // and a later one
+    for (bool stats : {false, true}) cases.push_back(bad_index_case(stats, N, D, K, idx, at, static_cast<int32_t>(K + 3)));
   }
-  cuda::destroy_stream(stream);
+  return cases;
 }
-#endif

@@ -40,6 +40,11 @@ void copy_axis(ThreadPool& pool, int64_t outer, int64_t inner, int64_t len, cons
                int64_t src_off, float* dst, int64_t dst_dim, int64_t dst_off);
 // x[:] = value.
 void fill(ThreadPool& pool, int64_t n, float value, float* x);
+// y[r, c] = gelu(x[r, c] + b[c]) (tanh GELU) over x [rows, cols]: an MLP's bias + activation in one pass.
+void bias_gelu(ThreadPool& pool, int64_t rows, int64_t cols, const float* x, const float* b, float* y);
+// dx = dy * gelu'(x + b), db[c] = sum over rows of dx[r, c] (db overwritten).
+void bias_gelu_backward(ThreadPool& pool, int64_t rows, int64_t cols, const float* x, const float* b, const float* dy,
+                        float* dx, float* db);
 }  // namespace cpu
 
 namespace cuda {
@@ -56,6 +61,9 @@ void permute(void* stream, int rank, const int64_t* shape, const int* perm, cons
 void copy_axis(void* stream, int64_t outer, int64_t inner, int64_t len, const float* src, int64_t src_dim,
                int64_t src_off, float* dst, int64_t dst_dim, int64_t dst_off);
 void fill(void* stream, int64_t n, float value, float* x);
+void bias_gelu(void* stream, int64_t rows, int64_t cols, const float* x, const float* b, float* y);
+void bias_gelu_backward(void* stream, int64_t rows, int64_t cols, const float* x, const float* b, const float* dy,
+                        float* dx, float* db);
 }  // namespace cuda
 
 }  // namespace echogen
