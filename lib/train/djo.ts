@@ -23,7 +23,6 @@ export interface DjoOptions {
 const PREFIX_BEFORE_CODES = 2;
 
 export function djoStep(model: EchoGen, examples: readonly Example[], rng: TrainRng, opts: DjoOptions): StepResult {
-  if (!(opts.tau > 0)) throw new RangeError(`djoStep: opts.tau must be > 0, got ${opts.tau}`);
   const B = examples.length, L = model.vq.tokensPerImage, D = model.config.dim;
 
   // L2I, teacher-forced: logits for every image code of every example, in example order.
