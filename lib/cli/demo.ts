@@ -10,7 +10,7 @@ import { boxIou } from '../data';
 import type { Box } from '../data';
 import { renderBatch } from '../train/data';
 import { MAX_SEED, Verb, intOption } from './verb';
-import { loadModel } from './shipped';
+import { DEVICE_OPTION, deviceOption, loadModel } from './shipped';
 import { drawBoxes, tensorToRgb, writeGrid } from './images';
 
 const LAYOUT_BOX: [number, number, number] = [0, 0, 0];
@@ -23,6 +23,7 @@ export const demoVerb: Verb = {
   summary: 'generate a few held-out layouts with the shipped model, ground them back, print the numbers, write a PNG grid',
   options: {
     checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    device: DEVICE_OPTION,
     count: { type: 'string', value: 'N', description: 'layouts to draw, 1 to 64', default: '6' },
     seed: { type: 'string', value: 'S', description: 'which held-out layouts and the sampling seed', default: '0' },
     out: { type: 'string', value: 'FILE.png', description: 'the PNG grid', default: 'echogen-demo.png' },
@@ -34,11 +35,12 @@ export const demoVerb: Verb = {
     "each of the layout's expressions (magenta).",
   ],
   async run(args) {
+    const device = deviceOption(args);
     const t0 = Date.now();
     const count = intOption(args, 'count', 6, { min: 1, max: 64 });
     const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED - 20240 });
     const out = (args.values.out as string | undefined) ?? 'echogen-demo.png';
-    const model = loadModel(args.values.checkpoint as string | undefined);
+    const model = loadModel(args.values.checkpoint as string | undefined, device);
     const S = model.config.imageSize;
     const layouts = generateScenes(count, 'test', 20240 + seed).map((s) => s.layout as Layout);
     const json = Boolean(args.values.json);

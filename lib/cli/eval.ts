@@ -7,7 +7,7 @@ import type { Layout } from '../model';
 import { evalGround, evalL2i } from '../train/evaluate';
 import { evalL2iReal } from './eval-l2i';
 import { MAX_SEED, Verb, UsageError, intOption, requireString } from './verb';
-import { loadModel } from './shipped';
+import { DEVICE_OPTION, deviceOption, loadModel } from './shipped';
 import { progress } from './progress';
 
 const fmt = (v: number): string => v.toFixed(4);
@@ -20,12 +20,14 @@ export const evalVerb: Verb = {
   options: {
     layouts: { type: 'string', value: 'FILE', description: 'layout file (JSON Lines) to evaluate on' },
     checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    device: DEVICE_OPTION,
     real: { type: 'boolean', description: "l2i only: run the detector on the world's own renders (the upper bound), no model" },
     seed: { type: 'string', value: 'S', description: 'l2i: sampling seed', default: '0' },
     images: { type: 'string', value: 'DIR', description: 'l2i: also write the generated images here' },
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
+    const device = deviceOption(args);
     const task = args.positionals[0];
     if (task !== 'l2i' && task !== 'ground') throw new UsageError(`expected 'eval l2i' or 'eval ground', got ${task === undefined ? 'nothing' : `'${task}'`}`);
     if (args.positionals.length > 1) throw new UsageError(`unexpected argument '${args.positionals[1]}'`);
@@ -37,7 +39,7 @@ export const evalVerb: Verb = {
     if (args.values.real) throw new UsageError('--real only applies to eval l2i');
     const file = requireString(args, 'layouts');
     const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED });
-    const model = loadModel(args.values.checkpoint as string | undefined);
+    const model = loadModel(args.values.checkpoint as string | undefined, device);
     let layouts: Layout[];
     try {
       layouts = readModelLayouts(file, model);

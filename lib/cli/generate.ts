@@ -8,7 +8,7 @@ import { readModelLayouts } from './layouts';
 import type { Layout } from '../model';
 import { EchoGen } from '../model';
 import { MAX_SEED, Verb, intOption, numberOption, requireString } from './verb';
-import { loadModel } from './shipped';
+import { DEVICE_OPTION, deviceOption, loadModel } from './shipped';
 import { progress } from './progress';
 import { tensorToRgb } from './images';
 
@@ -31,6 +31,7 @@ export const generateVerb: Verb = {
   required: ['layouts', 'out'],
   options: {
     checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    device: DEVICE_OPTION,
     layouts: { type: 'string', value: 'FILE', description: 'layout file (JSON Lines): one image per line' },
     out: { type: 'string', value: 'DIR', description: 'output directory: NNNNN.png and NNNNN-boxes.png (4x, layout boxes drawn)' },
     seed: { type: 'string', value: 'S', description: 'sampling seed', default: '0' },
@@ -39,12 +40,13 @@ export const generateVerb: Verb = {
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
+    const device = deviceOption(args);
     const file = requireString(args, 'layouts');
     const out = requireString(args, 'out');
     const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED });
     const batch = intOption(args, 'batch', 8, { min: 1, max: MAX_GENERATE_BATCH });
     const temperature = numberOption(args, 'temperature', 1, { min: 0, max: 10 });
-    const model = loadModel(args.values.checkpoint as string | undefined);
+    const model = loadModel(args.values.checkpoint as string | undefined, device);
     try {
       const layouts = readModelLayouts(file, model);
       fs.mkdirSync(out, { recursive: true });

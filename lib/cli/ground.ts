@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { tidy } from '../tensor';
 import { normalizeExpression, readPng, tokenize } from '../data';
 import { InputError, Verb, requireString } from './verb';
-import { loadModel } from './shipped';
+import { DEVICE_OPTION, deviceOption, loadModel } from './shipped';
 import { rgbToTensor } from './images';
 
 export const groundVerb: Verb = {
@@ -12,11 +12,13 @@ export const groundVerb: Verb = {
   required: ['image', 'expr'],
   options: {
     checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
+    device: DEVICE_OPTION,
     image: { type: 'string', value: 'FILE.png', description: 'a 64x64 RGB PNG' },
     expr: { type: 'string', value: 'TEXT', description: 'the expression, e.g. "the red circle." (case and punctuation are normalised)' },
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
+    const device = deviceOption(args);
     const file = requireString(args, 'image');
     const raw = requireString(args, 'expr');
     let expr: string;
@@ -33,7 +35,7 @@ export const groundVerb: Verb = {
     } catch (e) {
       throw new InputError(`not a readable PNG (${(e as Error).message})`, file);
     }
-    const model = loadModel(args.values.checkpoint as string | undefined);
+    const model = loadModel(args.values.checkpoint as string | undefined, device);
     try {
       const S = model.config.imageSize;
       if (png.width !== S || png.height !== S) throw new InputError(`the image is ${png.width}x${png.height}; the model reads ${S}x${S}`, file);

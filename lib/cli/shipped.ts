@@ -4,8 +4,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EchoGen } from '../model';
+import type { Device } from '../tensor';
 import { latestCheckpoint } from '../train/checkpoint';
-import { UsageError } from './verb';
+import { OptionSpec, UsageError, VerbArgs } from './verb';
 
 /** The package root: lib/cli (ts-jest) and dist/cli (compiled) are both two levels down. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -30,7 +31,25 @@ export function resolveModelDir(checkpoint: string | undefined): string {
   return checkpoint;
 }
 
-/** Loads the model; a missing or corrupt file becomes a one-line error naming it. */
-export function loadModel(checkpoint: string | undefined): EchoGen {
-  return EchoGen.load(resolveModelDir(checkpoint));
+/** --device, shared by every verb that runs the model. */
+export const DEVICE_OPTION: OptionSpec = { type: 'string', value: 'cpu|cuda', description: 'where the model runs (cuda: a CUDA build and a GPU)', default: 'cpu' };
+
+export function deviceOption(args: VerbArgs): Device {
+  const v = args.values.device ?? 'cpu';
+  if (v !== 'cpu' && v !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got '${String(v)}'`);
+  return v;
+}
+
+/** Loads the model onto `device`; a missing or corrupt file becomes a one-line error naming it. */
+export function loadModel(checkpoint: string | undefined, device: Device = 'cpu'): EchoGen {
+  const model = EchoGen.load(resolveModelDir(checkpoint));
+  if (device !== 'cpu') {
+    try {
+      model.to(device);
+    } catch (e) {
+      model.dispose();
+      throw new UsageError(`--device ${device}: ${(e as Error).message}`, 1);
+    }
+  }
+  return model;
 }

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { EXIT_INTERRUPTED, InputError, MAX_SEED, OptionTable, UsageError, Verb, VerbArgs, intOption, parseIntIn, requireString } from './verb';
 import { progress, Progress } from './progress';
+import { DEVICE_OPTION, deviceOption } from './shipped';
 import { catchInterrupts } from './staging';
 import { STAGES, StageName, TrainConfig, TrainStopped, defaultConfig, train } from '../train/trainer';
 import { latestCheckpoint } from '../train/checkpoint';
@@ -157,6 +158,7 @@ const TRAIN_OPTIONS: OptionTable = {
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
   'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },
   init: { type: 'string', value: 'DIR', description: 'start from this model directory (and its tokenizer) instead of a fresh model' },
+  device: DEVICE_OPTION,
   'eval-every': { type: 'string', value: 'SEC', description: 'learning-curve probe every SEC seconds of training: held-out L2I AP and grounding Acc@0.5, to eval.jsonl (0 = off)', default: '0' },
   'eval-scenes': { type: 'string', value: 'N', description: 'held-out scenes per probe (the world test split, 1-4 objects)', default: '24' },
   json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
@@ -172,6 +174,7 @@ export const trainVerb: Verb = {
     'command with --resume to continue: the result is bit for bit that of an uninterrupted run.',
   ],
   async run(args) {
+    const device = deviceOption(args);
     const out = requireString(args, 'out');
     const every = intOption(args, 'checkpoint-every', 180, LIMITS.checkpointEvery);
     const evalEvery = intOption(args, 'eval-every', 0, { min: 0, max: 86400 });
@@ -212,6 +215,7 @@ export const trainVerb: Verb = {
         resume,
         init: args.values.init as string | undefined,
         checkpointEverySec: every,
+        device,
         curve: evalEvery > 0 ? { everySec: evalEvery, scenes: intOption(args, 'eval-scenes', 24, { min: 1, max: 500 }) } : undefined,
         shouldStop: () => interrupts.signal() !== null,
         hooks: {

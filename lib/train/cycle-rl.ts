@@ -87,8 +87,9 @@ export function rollout(model: EchoGen, ref: EchoGen, layouts: Layout[], rng: Tr
       target.set([0, 0, 1, 1], (b * Nmax + n) * 4);
       for (let g = 0; g < G; g++) pred.set([0, 0, 1, 1], ((b * G + g) * Nmax + n) * 4);
     }
-    const r = cycleReward(tensor(pred, [B, G, Nmax, 4]), tensor(target, [B, Nmax, 4]), {
-      mask: tensor(mask, [B, Nmax]), l1Weight: opts.l1Weight ?? 1,
+    const device = model.device;
+    const r = cycleReward(tensor(pred, [B, G, Nmax, 4], { device }), tensor(target, [B, Nmax, 4], { device }), {
+      mask: tensor(mask, [B, Nmax], { device }), l1Weight: opts.l1Weight ?? 1,
     });
     const reward = Array.from(r.reward.toArray()), adv = r.advantage.toArray(), iou = r.iou.toArray();
     let iouSum = 0, objs = 0;

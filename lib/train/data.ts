@@ -1,7 +1,7 @@
 // Training examples from the scene world: a layout line and the VQ codes of the world's render of
 // it. The scenes of step s come from a generator seeded by (seed, s), so a resumed run sees exactly
 // the batches an uninterrupted one would, without replaying the stream.
-import { Tensor, tensor, tidy } from '../tensor';
+import { Device, Tensor, tensor, tidy } from '../tensor';
 import { generateScenes, renderLayout } from '../data';
 import type { Layout } from '../model';
 import { PatchVq } from '../model';
@@ -14,15 +14,15 @@ export interface Example {
 
 const IMAGE = 64;
 
-/** Renders layouts to f32 [N, 64, 64, 3] in [0, 1] (the VQ tokenizer's input). */
-export function renderBatch(layouts: readonly Layout[]): Tensor {
+/** Renders layouts to f32 [N, 64, 64, 3] in [0, 1] (the VQ tokenizer's input), on `device`. */
+export function renderBatch(layouts: readonly Layout[], device: Device = 'cpu'): Tensor {
   const n = IMAGE * IMAGE * 3;
   const data = new Float32Array(layouts.length * n);
   layouts.forEach((l, i) => {
     const px = renderLayout(l as Parameters<typeof renderLayout>[0]);
     for (let j = 0; j < n; j++) data[i * n + j] = px[j] / 255;
   });
-  return tensor(data, [layouts.length, IMAGE, IMAGE, 3]);
+  return tensor(data, [layouts.length, IMAGE, IMAGE, 3], { device });
 }
 
 /** f32 images [N, 64, 64, 3] in [0, 1] back to bytes, for PNG writing. */
@@ -34,7 +34,7 @@ export function toBytes(images: Tensor): Uint8Array {
 }
 
 export function encodeLayouts(vq: PatchVq, layouts: readonly Layout[]): Int32Array[] {
-  const all = tidy(() => vq.encode(renderBatch(layouts)).toArray()) as Int32Array;
+  const all = tidy(() => vq.encode(renderBatch(layouts, vq.codebook.device)).toArray()) as Int32Array;
   const n = vq.tokensPerImage;
   return layouts.map((_, i) => all.slice(i * n, (i + 1) * n));
 }

@@ -2,7 +2,7 @@
 // progress, atomic checkpoints every few minutes and `resume` from the last one.
 import * as fs from 'fs';
 import * as path from 'path';
-import { tidy } from '../tensor';
+import { Device, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { EchoGen, ModelShape, PatchVq, PresetName, presets } from '../model';
 import { VOCAB } from '../data';
@@ -135,6 +135,8 @@ export interface TrainRunOptions {
   /** Start from this model checkpoint instead of a fresh one (its tokenizer too). */
   init?: string;
   hooks?: TrainHooks;
+  /** Where the model trains (default cpu): every step's tensors live there; only the printed scalars come back. */
+  device?: Device;
   /** Learning-curve probes every `everySec` seconds of training (lib/train/curve.ts), to eval.jsonl. */
   curve?: CurveOptions & { everySec: number };
   /**
@@ -173,6 +175,7 @@ export function saveModelAtomic(model: EchoGen, dir: string): void {
 /** A frozen copy (own codebook and parameters): the reference policy of Cycle RL. */
 export function copyModel(model: EchoGen): EchoGen {
   const m = new EchoGen(model.config, new PatchVq(model.vq.config, model.vq.codebook.clone()));
+  m.to(model.device);
   m.loadStateDict(model.stateDict());
   return m;
 }
@@ -211,6 +214,10 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     const shape: ModelShape = { ...presets[cfg.preset], ...cfg.model };
     const vq = fitTokenizer(shape, cfg.tokenizerScenes, cfg.seed);
     model = EchoGen.create(shape, { words: VOCAB, vq, seed: cfg.seed });
+  }
+  if (run.device) {
+    model.to(run.device);
+    ref?.to(run.device);
   }
   fs.writeFileSync(path.join(run.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   const logFile = path.join(run.out, 'log.jsonl');
