@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The yardstick (issue 15): the detector on the world's own renders ("real-render upper bound",
+// evaluateL2iReal) of (1) the world generator's test split, the 1,000 scenes of docs/world.md
+// (seed 2024), and (2) the layouts written outside the generator, bench/layouts/external-bare.jsonl
+// (scripts/external-layouts.js). Prints one JSON line per set; --misses lists the external
+// objects the detector reads wrong (no detection of the right class at IoU >= 0.95).
+// Usage (after `npx tsc -p tsconfig.json`): node bench/layouts/yardstick.js [--n 1000] [--misses]
+'use strict';
+const path = require('node:path');
+const data = require('../../dist/data');
+const ev = require('../../dist/eval');
+
+const argv = process.argv.slice(2);
+const n = Number(argv.includes('--n') ? argv[argv.indexOf('--n') + 1] : 1000);
+const row = (name, layouts) => {
+  const t0 = process.hrtime.bigint();
+  const r = ev.evaluateL2iReal(layouts);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  console.log(JSON.stringify({ set: name, layouts: r.n, objects: r.objects, AP: +r.AP.toFixed(4), AP50: +r.AP50.toFixed(4), AP75: +r.AP75.toFixed(4), compositional: +r.compositional.toFixed(4), ms: Math.round(ms) }));
+};
+const world = data.generateScenes(n, 'test', 2024).map((s) => s.layout);
+row(`world test split, seed 2024, first ${n}`, world);
+const external = data.readLayouts(path.join(__dirname, 'external-bare.jsonl'));
+row('external (bench/layouts/external-bare.jsonl)', external);
+if (argv.includes('--misses')) {
+  external.forEach((l, li) => {
+    const scene = data.sceneFromLayout(l);
+    const det = ev.detect(data.renderScene(scene)).detections;
+    scene.objects.forEach((o, oi) => {
+      const cat = data.categoryOf(o);
+      const best = Math.max(0, ...det.filter((d) => d.category === cat).map((d) => data.boxIou(d.box, o.box)));
+      if (best < 0.95) console.log(`line ${li + 1} obj ${oi} ${cat} ${o.texture} px ${data.toPixelBox(o.box).join(',')} bestIoU ${best.toFixed(3)} | dets: ${det.map((d) => `${d.category}@${data.toPixelBox(d.box).join(',')}`).join('; ')}`);
+    });
+  });
+}
