@@ -124,41 +124,376 @@ function regions(side: number, b: Buffers): Region[] {
   return out;
 }
 
-/** Contradictions of a template at the region's box (background inside it, region pixels outside it), plus a small cost per covered pixel, over its area. */
-function templateCost(reg: Region, spans: Spans, side: number, b: Buffers): number {
-  let contra = 0, covered = 0, area = 0;
-  for (let y = reg.y1; y <= reg.y2; y++) {
-    const r = 2 * (y - reg.y1);
-    const s = reg.x1 + spans[r], e = reg.x1 + spans[r + 1];
-    area += e - s;
-    for (let x = reg.x1; x <= reg.x2; x++) {
+/** Striped regions have whole rows dark or light; dotted regions have rows that mix both. `own(q)` says which pixels of the box are the object's. */
+function textureOf(x1: number, y1: number, x2: number, y2: number, own: (q: number) => boolean, side: number, b: Buffers): Texture {
+  let count = 0, darkCount = 0, rows = 0, mixed = 0;
+  for (let y = y1; y <= y2; y++) {
+    let n = 0, dark = 0;
+    for (let x = x1; x <= x2; x++) {
       const q = y * side + x;
-      const own = b.comp[q] === reg.id;
-      if (x >= s && x < e) {
-        if (!own) { if (b.label[q] === 0) contra++; else covered++; }
-      } else if (own) {
-        contra++;
+      if (own(q)) { n++; dark += b.dark[q]; }
+    }
+    count += n; darkCount += dark;
+    if (n < 3) continue;
+    rows++;
+    if (dark > 0 && dark < n) mixed++;
+  }
+  if (darkCount < 0.1 * count) return 'plain';
+  return rows > 0 && mixed > 0.25 * rows ? 'dotted' : 'striped';
+}
+
+// ---- Template fitting ----------------------------------------------------------------------------
+//
+// A template is a shape rasterised at a pixel box. Against one region (a same-colour component) its
+// cost counts contradictions, which no drawing of the world can produce: background pixels inside it
+// (nothing is ever drawn behind the background) and region pixels outside it; plus COVERED_COST for
+// each of its pixels that another colour covers (an occluder in front), so that the smallest shape
+// that explains the region wins. Row prefix sums make one template's count O(rows).
+
+/** Row prefix sums: p[y * (side + 1) + x] = count over columns < x of row y. */
+class Prefix {
+  readonly nonBg: Int32Array;
+  readonly color: Int32Array[];
+  readonly comp: Int32Array;
+  compId = -1;
+  constructor(readonly side: number) {
+    const n = side * (side + 1);
+    this.nonBg = new Int32Array(n);
+    this.color = COLORS.map(() => new Int32Array(n));
+    this.comp = new Int32Array(n);
+  }
+  fill(b: Buffers): void {
+    const { side } = this;
+    for (let y = 0; y < side; y++) {
+      const o = y * (side + 1);
+      this.nonBg[o] = 0;
+      for (const c of this.color) c[o] = 0;
+      for (let x = 0; x < side; x++) {
+        const l = b.label[y * side + x];
+        this.nonBg[o + x + 1] = this.nonBg[o + x] + (l !== 0 ? 1 : 0);
+        for (let k = 0; k < this.color.length; k++) this.color[k][o + x + 1] = this.color[k][o + x] + (l === k + 1 ? 1 : 0);
+      }
+    }
+    this.compId = -1;
+  }
+  /** Prefix sums of the pixels a mask marks (mask[q] !== 0). */
+  fillMask(mask: Uint8Array): void {
+    const { side } = this;
+    for (let y = 0; y < side; y++) {
+      const o = y * (side + 1);
+      this.comp[o] = 0;
+      for (let x = 0; x < side; x++) this.comp[o + x + 1] = this.comp[o + x] + (mask[y * side + x] !== 0 ? 1 : 0);
+    }
+    this.compId = -2;
+  }
+  /** Prefix sums of one region's pixels. */
+  fillComp(id: number, b: Buffers): void {
+    if (this.compId === id) return;
+    const { side } = this;
+    for (let y = 0; y < side; y++) {
+      const o = y * (side + 1);
+      this.comp[o] = 0;
+      for (let x = 0; x < side; x++) this.comp[o + x + 1] = this.comp[o + x] + (b.comp[y * side + x] === id ? 1 : 0);
+    }
+    this.compId = id;
+  }
+}
+let prefix = new Prefix(64);
+
+/** A template placed at pixel box [x1, x1 + w) x [y1, y1 + h). */
+interface Placed {
+  shape: Shape;
+  x1: number; y1: number; w: number; h: number;
+  spans: Spans;
+  area: number;
+  /** Background pixels inside (contradictions). */
+  bg: number;
+  /** Pixels of other colours inside (occluders). */
+  other: number;
+  /** Pixels of the region inside. */
+  own: number;
+}
+
+function place(shape: Shape, x1: number, y1: number, w: number, h: number, label: number, P: Prefix): Placed {
+  const spans = shapeSpans(shape, w, h);
+  const W = P.side + 1, col = P.color[label - 1];
+  let area = 0, bg = 0, other = 0, own = 0;
+  for (let r = 0; r < h; r++) {
+    const o = (y1 + r) * W;
+    const s = o + x1 + spans[2 * r], e = o + x1 + spans[2 * r + 1];
+    const n = e - s, nb = P.nonBg[e] - P.nonBg[s], same = col[e] - col[s];
+    area += n; bg += n - nb; other += nb - same; own += P.comp[e] - P.comp[s];
+  }
+  return { shape, x1, y1, w, h, spans, area, bg, other, own };
+}
+
+/** Background pixels inside a template, stopping once over `limit`. */
+function bgOver(shape: Shape, x1: number, y1: number, w: number, h: number, limit: number, P: Prefix): boolean {
+  const spans = shapeSpans(shape, w, h);
+  const W = P.side + 1;
+  let bg = 0;
+  for (let r = 0; r < h; r++) {
+    const o = (y1 + r) * W;
+    const s = o + x1 + spans[2 * r], e = o + x1 + spans[2 * r + 1];
+    bg += e - s - (P.nonBg[e] - P.nonBg[s]);
+    if (bg > limit) return true;
+  }
+  return false;
+}
+
+/** Aspect ratios the world's objects have; a visible part outside it is taken as a cut-off object. */
+const ASPECT_LO = 0.75, ASPECT_HI = 1 / 0.75;
+/** Pull towards aspect 1, per pixel of area and unit of |ln(w/h)|, of a box whose side is guessed under an occluder. */
+const ASPECT_PULL = 0.1;
+
+function contradictions(t: Placed, regionCount: number): number {
+  return t.bg + regionCount - t.own;
+}
+
+function cost(t: Placed, regionCount: number, pull: boolean): number {
+  const c = contradictions(t, regionCount) + COVERED_COST * t.other;
+  return pull ? c + ASPECT_PULL * t.w * t.h * Math.abs(Math.log(t.w / t.h)) : c;
+}
+
+/** What a reading explains: a set of same-colour pixels (mask), and the pixels that may hide part of an object of it (occ). */
+interface Target {
+  label: number;
+  count: number;
+  x1: number; y1: number; x2: number; y2: number;
+  mask: Uint8Array;
+  occ: Uint8Array;
+}
+
+/**
+ * Amodal completion: a side of the box where the target borders a possible occluder (another
+ * colour, or a same-colour object already read) may lie under it. Each such side is moved out (one
+ * at a time, twice round) to where the cost is least: circles and triangles are pinned by their
+ * outline; a cut-off part whose aspect no world object has (outside ASPECT_LO..ASPECT_HI) is pulled
+ * towards aspect 1. P.comp must hold the target's prefix sums.
+ */
+function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
+  const occAt = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && tg.occ[y * side + x] !== 0;
+  const ownAt = (x: number, y: number): boolean => tg.mask[y * side + x] !== 0;
+  const x2 = t.x1 + t.w - 1, y2 = t.y1 + t.h - 1;
+  let left = false, right = false, top = false, bottom = false;
+  for (let y = t.y1; y <= y2; y++) {
+    if (ownAt(t.x1, y) && occAt(t.x1 - 1, y)) left = true;
+    if (ownAt(x2, y) && occAt(x2 + 1, y)) right = true;
+  }
+  for (let x = t.x1; x <= x2; x++) {
+    if (ownAt(x, t.y1) && occAt(x, t.y1 - 1)) top = true;
+    if (ownAt(x, y2) && occAt(x, y2 + 1)) bottom = true;
+  }
+  if (!(left || right || top || bottom)) return t;
+  const aspect = t.w / t.h;
+  const pull = aspect < ASPECT_LO || aspect > ASPECT_HI;
+  const MAX_SIDE = 40;
+  let best = t, bestCost = cost(t, tg.count, pull);
+  for (let round = 0; round < 2; round++) {
+    let moved = false;
+    for (const dir of [0, 1, 2, 3]) {
+      if ((dir === 0 && !left) || (dir === 1 && !right) || (dir === 2 && !top) || (dir === 3 && !bottom)) continue;
+      const cur = best;
+      const room = dir === 0 ? cur.x1 : dir === 1 ? side - cur.x1 - cur.w : dir === 2 ? cur.y1 : side - cur.y1 - cur.h;
+      const along = dir < 2 ? cur.w : cur.h;
+      for (let d = 1; d <= room && along + d <= MAX_SIDE; d++) {
+        const x1 = dir === 0 ? cur.x1 - d : cur.x1, y1 = dir === 2 ? cur.y1 - d : cur.y1;
+        const w = dir < 2 ? cur.w + d : cur.w, h = dir < 2 ? cur.h : cur.h + d;
+        const c = place(cur.shape, x1, y1, w, h, tg.label, P);
+        const cc = cost(c, tg.count, pull);
+        if (cc < bestCost - 1e-9) { best = c; bestCost = cc; moved = true; }
+      }
+    }
+    if (!moved) break;
+  }
+  return best;
+}
+
+interface Part {
+  t: Placed;
+  /** Cost of the part itself per pixel of its template (contradictions and covered pixels), for the score. */
+  cost: number;
+  /** Best such cost of another shape in its place, for the margin. */
+  second: number;
+  /** The pixels this part alone explains (for texture and depth). */
+  mine: Uint8Array;
+}
+
+/** The one-object reading of a target: each shape at the target's box, completed under occluders. P.comp must hold the target. */
+function fitOne(tg: Target, side: number, P: Prefix): { part: Part; cost: number; contra: number } {
+  const w = tg.x2 - tg.x1 + 1, h = tg.y2 - tg.y1 + 1;
+  const fits = SHAPES.map((s) => complete(place(s, tg.x1, tg.y1, w, h, tg.label, P), tg, side, P));
+  const costs = fits.map((t) => cost(t, tg.count, false));
+  let bi = 0;
+  for (let i = 1; i < fits.length; i++) if (costs[i] < costs[bi]) bi = i;
+  let second = Infinity;
+  costs.forEach((c, i) => { if (i !== bi && c / fits[i].area < second) second = c / fits[i].area; });
+  const t = fits[bi];
+  return { part: { t, cost: costs[bi] / t.area, second, mine: tg.mask }, cost: costs[bi], contra: contradictions(t, tg.count) };
+}
+
+const inTemplate = (t: Placed, x: number, y: number): boolean => {
+  const r = y - t.y1;
+  if (r < 0 || r >= t.h) return false;
+  const u = x - t.x1;
+  return u >= t.spans[2 * r] && u < t.spans[2 * r + 1];
+};
+
+/** An extra object must explain this many region pixels no other part explains. */
+const MIN_EXCLUSIVE = 8;
+/** Cost of one more object in a reading (in pixels of contradiction it must remove). */
+const OBJECT_COST = 6;
+const MIN_SIDE = 6, MAX_SIDE_FIT = 40;
+/** First objects tried in a several-object reading. */
+const FIRST_TRIED = 96;
+
+/** 8-connected pieces of a mask inside a box, as targets (pieces under minCount are only counted). */
+function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number, side: number, label: number, minCount: number): { targets: Target[]; small: number } {
+  const seen = new Uint8Array(side * side);
+  const targets: Target[] = [];
+  let small = 0;
+  const stack: number[] = [];
+  for (let y = y1; y <= y2; y++) {
+    for (let x = x1; x <= x2; x++) {
+      const p = y * side + x;
+      if (!mask[p] || seen[p]) continue;
+      const m = new Uint8Array(side * side);
+      const tg: Target = { label, count: 0, x1: side, y1: side, x2: -1, y2: -1, mask: m, occ: m };
+      stack.push(p); seen[p] = 1;
+      while (stack.length > 0) {
+        const q = stack.pop() as number;
+        const qx = q % side, qy = (q - qx) / side;
+        m[q] = 1; tg.count++;
+        if (qx < tg.x1) tg.x1 = qx;
+        if (qx > tg.x2) tg.x2 = qx;
+        if (qy < tg.y1) tg.y1 = qy;
+        if (qy > tg.y2) tg.y2 = qy;
+        for (let ny = Math.max(y1, qy - 1); ny <= Math.min(y2, qy + 1); ny++) {
+          for (let nx = Math.max(x1, qx - 1); nx <= Math.min(x2, qx + 1); nx++) {
+            const k = ny * side + nx;
+            if (mask[k] && !seen[k]) { seen[k] = 1; stack.push(k); }
+          }
+        }
+      }
+      if (tg.count >= minCount) targets.push(tg);
+      else small += tg.count;
+    }
+  }
+  return { targets, small };
+}
+
+/**
+ * Several objects of one colour that touch or overlap read as one region. A first object is a
+ * template with no background inside whose sides rest on the region's outline (a region pixel with
+ * no same-colour pixel beyond it; one side may instead lie inside the region); the pixels it leaves
+ * fall into pieces, and each piece is read as one more object that may continue under the first
+ * (amodal completion, as under another colour). The reading of least cost wins, each extra object
+ * costing OBJECT_COST.
+ */
+function fitMany(reg: Region, regTarget: Target, side: number, b: Buffers, P: Prefix): { parts: Part[]; cost: number } | null {
+  const k = reg.label;
+  const same = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && b.label[y * side + x] === k;
+  const own = (x: number, y: number): boolean => b.comp[y * side + x] === reg.id;
+  const L = new Uint8Array(side), R = new Uint8Array(side), T = new Uint8Array(side), B = new Uint8Array(side);
+  for (let y = reg.y1; y <= reg.y2; y++) {
+    for (let x = reg.x1; x <= reg.x2; x++) {
+      if (!own(x, y)) continue;
+      if (!same(x - 1, y)) L[x] = 1;
+      if (!same(x + 1, y)) R[x] = 1;
+      if (!same(x, y - 1)) T[y] = 1;
+      if (!same(x, y + 1)) B[y] = 1;
+    }
+  }
+  const cands: Placed[] = [];
+  // Values of a side: those on the outline, or (the free side) those that are not.
+  const range = (lo: number, hi: number, set: Uint8Array, free: boolean): number[] => {
+    const out: number[] = [];
+    for (let v = Math.max(0, lo); v <= Math.min(side - 1, hi); v++) if ((set[v] === 1) !== free) out.push(v);
+    return out;
+  };
+  for (let free = -1; free < 4; free++) {
+    const xs1 = range(reg.x1 - (free === 0 ? MAX_SIDE_FIT : 0), reg.x2, L, free === 0);
+    for (const x1 of xs1) {
+      const xs2 = range(Math.max(x1 + MIN_SIDE - 1, reg.x1), Math.min(x1 + MAX_SIDE_FIT - 1, free === 1 ? side - 1 : reg.x2), R, free === 1);
+      for (const x2 of xs2) {
+        const w = x2 - x1 + 1;
+        const hLo = Math.max(MIN_SIDE, Math.ceil(w / 1.6)), hHi = Math.min(MAX_SIDE_FIT, Math.floor(w * 1.6));
+        const ys1 = range(free === 2 ? reg.y1 - hHi : reg.y1, reg.y2, T, free === 2);
+        for (const y1 of ys1) {
+          const ys2 = range(Math.max(y1 + hLo - 1, reg.y1), Math.min(y1 + hHi - 1, free === 3 ? side - 1 : reg.y2), B, free === 3);
+          for (const y2 of ys2) {
+            const h = y2 - y1 + 1;
+            for (const s of SHAPES) {
+              if (bgOver(s, x1, y1, w, h, 0, P)) continue;
+              const t = place(s, x1, y1, w, h, k, P);
+              if (t.own < MIN_EXCLUSIVE || t.own === reg.count) continue;
+              // The sides (but the free one) rest on the outline.
+              let l = free === 0, r = free === 1, tp = free === 2, bt = free === 3;
+              for (let rr = 0; rr < h && !(l && r); rr++) {
+                const y = y1 + rr, s0 = x1 + t.spans[2 * rr], e0 = x1 + t.spans[2 * rr + 1] - 1;
+                if (s0 === x1 && own(s0, y) && !same(s0 - 1, y)) l = true;
+                if (e0 === x2 && own(e0, y) && !same(e0 + 1, y)) r = true;
+              }
+              for (let x = x1 + t.spans[0]; x < x1 + t.spans[1] && !tp; x++) if (own(x, y1) && !same(x, y1 - 1)) tp = true;
+              const lr = 2 * (h - 1);
+              for (let x = x1 + t.spans[lr]; x < x1 + t.spans[lr + 1] && !bt; x++) if (own(x, y2) && !same(x, y2 + 1)) bt = true;
+              if (l && r && tp && bt) cands.push(t);
+            }
+          }
+        }
       }
     }
   }
-  return (contra + COVERED_COST * covered) / area;
-}
-
-/** Striped regions have whole rows dark or light; dotted regions have rows that mix both. */
-function textureOf(reg: Region, side: number, b: Buffers): Texture {
-  if (reg.darkCount < 0.1 * reg.count) return 'plain';
-  let rows = 0, mixed = 0;
-  for (let y = reg.y1; y <= reg.y2; y++) {
-    let own = 0, dark = 0;
-    for (let x = reg.x1; x <= reg.x2; x++) {
-      const q = y * side + x;
-      if (b.comp[q] === reg.id) { own++; dark += b.dark[q]; }
+  if (cands.length === 0) return null;
+  cands.sort((a, c) => c.own - a.own || a.other - c.other);
+  let best: { parts: Part[]; cost: number } | null = null;
+  const rest = new Uint8Array(side * side);
+  for (let i = 0; i < Math.min(cands.length, FIRST_TRIED); i++) {
+    const a = cands[i];
+    rest.fill(0);
+    for (let y = reg.y1; y <= reg.y2; y++) {
+      for (let x = reg.x1; x <= reg.x2; x++) {
+        const q = y * side + x;
+        if (regTarget.mask[q] && !inTemplate(a, x, y)) rest[q] = 1;
+      }
     }
-    if (own < 3) continue;
-    rows++;
-    if (dark > 0 && dark < own) mixed++;
+    const { targets, small } = pieces(rest, reg.x1, reg.y1, reg.x2, reg.y2, side, k, MIN_EXCLUSIVE);
+    if (targets.length === 0 || targets.length > 3) continue;
+    let total = a.bg + COVERED_COST * a.other + small + OBJECT_COST * targets.length;
+    if (best !== null && total >= best.cost) continue;
+    // The rest may continue under the first object, or under the occluders of the region.
+    const occ = new Uint8Array(regTarget.occ);
+    for (let r = 0; r < a.h; r++) for (let x = a.x1 + a.spans[2 * r]; x < a.x1 + a.spans[2 * r + 1]; x++) occ[(a.y1 + r) * side + x] = 1;
+    const parts: Part[] = [];
+    for (const tg of targets) {
+      tg.occ = occ;
+      P.fillMask(tg.mask);
+      const f = fitOne(tg, side, P);
+      total += f.cost;
+      parts.push(f.part);
+      if (best !== null && total >= best.cost) break;
+    }
+    if (best !== null && total >= best.cost) continue;
+    // The first object's own pixels: the region's inside its template and no other part's.
+    const mine = new Uint8Array(side * side);
+    for (let r = 0; r < a.h; r++) {
+      for (let x = a.x1 + a.spans[2 * r]; x < a.x1 + a.spans[2 * r + 1]; x++) {
+        const y = a.y1 + r, q = y * side + x;
+        if (regTarget.mask[q] && !parts.some((p) => inTemplate(p.t, x, y))) mine[q] = 1;
+      }
+    }
+    let second = Infinity;
+    for (const s of SHAPES) {
+      if (s === a.shape) continue;
+      const alt = place(s, a.x1, a.y1, a.w, a.h, k, P);
+      let missed = 0;
+      for (let y = a.y1; y < a.y1 + a.h; y++) for (let x = a.x1; x < a.x1 + a.w; x++) if (mine[y * side + x] && !inTemplate(alt, x, y)) missed++;
+      second = Math.min(second, (alt.bg + missed + COVERED_COST * alt.other) / alt.area);
+    }
+    best = { parts: [{ t: a, cost: (a.bg + COVERED_COST * a.other) / a.area, second, mine }, ...parts], cost: total };
   }
-  return rows > 0 && mixed > 0.25 * rows ? 'dotted' : 'striped';
+  P.fillMask(regTarget.mask);
+  return best;
 }
 
 export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionResult {
@@ -170,45 +505,61 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
   }
   if (!(minArea >= 1)) throw new RangeError(`detect: minArea must be >= 1, got ${minArea}`);
   if (buffers.n !== side * side) buffers = new Buffers(side * side);
-  const b = buffers;
+  if (prefix.side !== side) prefix = new Prefix(side);
+  const b = buffers, P = prefix;
   classify(rgb, b);
+  P.fill(b);
   const all = regions(side, b);
   const kept = all.filter((r) => r.count >= minArea && r.x2 > r.x1 && r.y2 > r.y1);
 
   const detections: Detection[] = [];
-  const bestSpans: Spans[] = [];
+  const placed: Placed[] = [];
+  const owners: Uint8Array[] = [];
+  const occ = new Uint8Array(side * side);
   for (const reg of kept) {
-    const w = reg.x2 - reg.x1 + 1, h = reg.y2 - reg.y1 + 1;
-    let best = Infinity, second = Infinity, shape: Shape = 'square', spans: Spans = shapeSpans('square', w, h);
-    for (const s of SHAPES) {
-      const sp = shapeSpans(s, w, h);
-      const c = templateCost(reg, sp, side, b);
-      if (c < best) { second = best; best = c; shape = s; spans = sp; } else if (c < second) second = c;
+    P.fillComp(reg.id, b);
+    const mask = new Uint8Array(side * side);
+    for (let y = reg.y1; y <= reg.y2; y++) for (let x = reg.x1; x <= reg.x2; x++) if (b.comp[y * side + x] === reg.id) mask[y * side + x] = 1;
+    for (let q = 0; q < side * side; q++) occ[q] = b.label[q] !== 0 && b.label[q] !== reg.label ? 1 : 0;
+    const tg: Target = { label: reg.label, count: reg.count, x1: reg.x1, y1: reg.y1, x2: reg.x2, y2: reg.y2, mask, occ };
+    const one = fitOne(tg, side, P);
+    let parts: Part[] = [one.part];
+    // Contradictions left by the best single shape: maybe several objects of this colour.
+    if (one.contra > Math.max(4, 0.04 * one.part.t.area)) {
+      const many = fitMany(reg, tg, side, b, P);
+      if (many !== null && many.cost < one.cost) parts = many.parts;
     }
-    const fit = Math.max(0, 1 - best);
-    const margin = Math.min(1, (second - best) / 0.1);
     const purity = Math.max(0, 1 - reg.distSum / reg.count / 64);
     const color = COLORS[reg.label - 1];
-    const box: Box = [reg.x1 / side, reg.y1 / side, (reg.x2 + 1) / side, (reg.y2 + 1) / side];
-    detections.push({
-      box, color, shape, texture: textureOf(reg, side, b), size: sizeOf(box), category: `${color} ${shape}`,
-      score: fit * (0.5 + 0.5 * margin) * purity, area: reg.count,
-    });
-    bestSpans.push(spans);
+    for (const part of parts) {
+      const t = part.t, mine = part.mine;
+      const fit = Math.max(0, 1 - part.cost);
+      const margin = Math.min(1, Math.max(0, (part.second - part.cost) / 0.1));
+      const box: Box = [t.x1 / side, t.y1 / side, (t.x1 + t.w) / side, (t.y1 + t.h) / side];
+      detections.push({
+        box, color, shape: t.shape, texture: textureOf(reg.x1, reg.y1, reg.x2, reg.y2, (q) => mine[q] !== 0, side, b), size: sizeOf(box),
+        category: `${color} ${t.shape}`, score: fit * (0.5 + 0.5 * margin) * purity, area: reg.count,
+      });
+      placed.push(t);
+      owners.push(mine);
+    }
   }
 
-  // Depth: region i in front of region j when i's pixels fill more of j's template than j's fill of i's.
-  const n = kept.length;
-  const index = new Int32Array(all.length).fill(-1);
-  kept.forEach((r, i) => { index[r.id] = i; });
+  // Depth: detection i in front of detection j when i's pixels fill more of j's template than j's fill of i's.
+  const n = detections.length;
+  const owner = new Int32Array(side * side).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const mine = owners[i];
+    for (let q = 0; q < side * side; q++) if (mine[q]) owner[q] = i;
+  }
   const cover = new Int32Array(n * n);
   for (let j = 0; j < n; j++) {
-    const reg = kept[j], sp = bestSpans[j];
-    for (let y = reg.y1; y <= reg.y2; y++) {
-      const r = 2 * (y - reg.y1);
-      for (let x = reg.x1 + sp[r]; x < reg.x1 + sp[r + 1]; x++) {
-        const c = b.comp[y * side + x];
-        if (c >= 0 && c !== reg.id && index[c] >= 0) cover[index[c] * n + j]++;
+    const t = placed[j];
+    for (let r = 0; r < t.h; r++) {
+      const y = t.y1 + r;
+      for (let x = t.x1 + t.spans[2 * r]; x < t.x1 + t.spans[2 * r + 1]; x++) {
+        const c = owner[y * side + x];
+        if (c >= 0 && c !== j) cover[c * n + j]++;
       }
     }
   }
