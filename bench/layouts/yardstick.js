@@ -4,7 +4,8 @@
 // (seed 2024), and (2) the layouts written outside the generator, bench/layouts/external-bare.jsonl
 // (scripts/external-layouts.js). Prints one JSON line per set; --misses lists the external
 // objects the detector reads wrong (no detection of the right class at IoU >= 0.95).
-// Usage (after `npx tsc -p tsconfig.json`): node bench/layouts/yardstick.js [--n 1000] [--misses]
+// --noise adds the world rows with Gaussian pixel noise (sigma 10..40) of docs/world.md.
+// Usage (after `npx tsc -p tsconfig.json`): node bench/layouts/yardstick.js [--n 1000] [--noise] [--misses]
 'use strict';
 const path = require('node:path');
 const data = require('../../dist/data');
@@ -22,6 +23,24 @@ const world = data.generateScenes(n, 'test', 2024).map((s) => s.layout);
 row(`world test split, seed 2024, first ${n}`, world);
 const external = data.readLayouts(path.join(__dirname, 'external-bare.jsonl'));
 row('external (bench/layouts/external-bare.jsonl)', external);
+if (argv.includes('--noise')) {
+  // The rows of docs/world.md: the world test split with Gaussian pixel noise (data.Rng seed 8 per sigma).
+  const scenes = data.generateScenes(n, 'test', 2024);
+  for (const sigma of [10, 20, 30, 40]) {
+    const rng = new data.Rng(8);
+    const images = scenes.map((s) => {
+      const img = data.renderScene(s.scene), out = new Uint8Array(img.length);
+      for (let i = 0; i < img.length; i++) {
+        const g = Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float());
+        out[i] = Math.max(0, Math.min(255, Math.round(img[i] + sigma * g)));
+      }
+      return out;
+    });
+    const t0 = Date.now();
+    const r = ev.evaluateL2i(world, (i) => images[i]);
+    console.log(JSON.stringify({ set: `world test split + noise sigma ${sigma}`, layouts: r.n, objects: r.objects, AP: +r.AP.toFixed(4), AP50: +r.AP50.toFixed(4), AP75: +r.AP75.toFixed(4), compositional: +r.compositional.toFixed(4), ms: Date.now() - t0 }));
+  }
+}
 if (argv.includes('--misses')) {
   external.forEach((l, li) => {
     const scene = data.sceneFromLayout(l);

@@ -345,7 +345,7 @@ const MIN_EXCLUSIVE = 8;
 const OBJECT_COST = 6;
 const MIN_SIDE = 6, MAX_SIDE_FIT = 40;
 /** First objects tried in a several-object reading. */
-const FIRST_TRIED = 96;
+const FIRST_TRIED = 200;
 
 /** 8-connected pieces of a mask inside a box, as targets (pieces under minCount are only counted). */
 function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number, side: number, label: number, minCount: number): { targets: Target[]; small: number } {
