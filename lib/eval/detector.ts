@@ -273,38 +273,60 @@ interface Target {
  */
 function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
   const occAt = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && tg.occ[y * side + x] !== 0;
-  const ownAt = (x: number, y: number): boolean => tg.mask[y * side + x] !== 0;
   const x2 = t.x1 + t.w - 1, y2 = t.y1 + t.h - 1;
-  let left = false, right = false, top = false, bottom = false;
+  // A side can move out when the line of pixels just beyond it has an occluder pixel.
+  const open = [false, false, false, false];
   for (let y = t.y1; y <= y2; y++) {
-    if (ownAt(t.x1, y) && occAt(t.x1 - 1, y)) left = true;
-    if (ownAt(x2, y) && occAt(x2 + 1, y)) right = true;
+    if (occAt(t.x1 - 1, y)) open[0] = true;
+    if (occAt(x2 + 1, y)) open[1] = true;
   }
   for (let x = t.x1; x <= x2; x++) {
-    if (ownAt(x, t.y1) && occAt(x, t.y1 - 1)) top = true;
-    if (ownAt(x, y2) && occAt(x, y2 + 1)) bottom = true;
+    if (occAt(x, t.y1 - 1)) open[2] = true;
+    if (occAt(x, y2 + 1)) open[3] = true;
   }
-  if (!(left || right || top || bottom)) return t;
+  if (!(open[0] || open[1] || open[2] || open[3])) return t;
   const aspect = t.w / t.h;
   const pull = aspect < ASPECT_LO || aspect > ASPECT_HI;
   const MAX_SIDE = 40;
   let best = t, bestCost = cost(t, tg.count, pull);
+  const grow = (cur: Placed, dir: number, d: number): Placed | null => {
+    const room = dir === 0 ? cur.x1 : dir === 1 ? side - cur.x1 - cur.w : dir === 2 ? cur.y1 : side - cur.y1 - cur.h;
+    const along = dir < 2 ? cur.w : cur.h;
+    if (d > room || along + d > MAX_SIDE) return null;
+    const x1 = dir === 0 ? cur.x1 - d : cur.x1, y1 = dir === 2 ? cur.y1 - d : cur.y1;
+    const w = dir < 2 ? cur.w + d : cur.w, h = dir < 2 ? cur.h : cur.h + d;
+    return place(cur.shape, x1, y1, w, h, tg.label, P);
+  };
   for (let round = 0; round < 2; round++) {
     let moved = false;
-    for (const dir of [0, 1, 2, 3]) {
-      if ((dir === 0 && !left) || (dir === 1 && !right) || (dir === 2 && !top) || (dir === 3 && !bottom)) continue;
+    for (let dir = 0; dir < 4; dir++) {
+      if (!open[dir]) continue;
       const cur = best;
-      const room = dir === 0 ? cur.x1 : dir === 1 ? side - cur.x1 - cur.w : dir === 2 ? cur.y1 : side - cur.y1 - cur.h;
-      const along = dir < 2 ? cur.w : cur.h;
-      for (let d = 1; d <= room && along + d <= MAX_SIDE; d++) {
-        const x1 = dir === 0 ? cur.x1 - d : cur.x1, y1 = dir === 2 ? cur.y1 - d : cur.y1;
-        const w = dir < 2 ? cur.w + d : cur.w, h = dir < 2 ? cur.h : cur.h + d;
-        const c = place(cur.shape, x1, y1, w, h, tg.label, P);
+      for (let d = 1; ; d++) {
+        const c = grow(cur, dir, d);
+        if (c === null || c.bg > bestCost + 12) break;
         const cc = cost(c, tg.count, pull);
         if (cc < bestCost - 1e-9) { best = c; bestCost = cc; moved = true; }
       }
     }
     if (!moved) break;
+  }
+  // Two sides at once (a corner under occluders) where one at a time leaves contradictions.
+  if (contradictions(best, tg.count) > Math.max(3, 0.02 * best.area)) {
+    const base = best;
+    for (const [da, db] of [[0, 2], [0, 3], [1, 2], [1, 3]]) {
+      if (!open[da] || !open[db]) continue;
+      for (let d1 = 1; ; d1++) {
+        const c1 = grow(base, da, d1);
+        if (c1 === null || c1.bg > bestCost + 12) break;
+        for (let d2 = 1; ; d2++) {
+          const c = grow(c1, db, d2);
+          if (c === null || c.bg > bestCost + 12) break;
+          const cc = cost(c, tg.count, pull);
+          if (cc < bestCost - 1e-9) { best = c; bestCost = cc; }
+        }
+      }
+    }
   }
   return best;
 }
