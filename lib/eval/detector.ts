@@ -162,40 +162,56 @@ class Prefix {
     this.color = COLORS.map(() => new Int32Array(n));
     this.comp = new Int32Array(n);
   }
+  private colorDone = new Uint8Array(COLORS.length);
+  private b: Buffers = buffers;
   fill(b: Buffers): void {
+    this.b = b;
     const { side } = this;
     for (let y = 0; y < side; y++) {
       const o = y * (side + 1);
       this.nonBg[o] = 0;
-      for (const c of this.color) c[o] = 0;
-      for (let x = 0; x < side; x++) {
-        const l = b.label[y * side + x];
-        this.nonBg[o + x + 1] = this.nonBg[o + x] + (l !== 0 ? 1 : 0);
-        for (let k = 0; k < this.color.length; k++) this.color[k][o + x + 1] = this.color[k][o + x] + (l === k + 1 ? 1 : 0);
-      }
+      for (let x = 0; x < side; x++) this.nonBg[o + x + 1] = this.nonBg[o + x] + (b.label[y * side + x] !== 0 ? 1 : 0);
     }
+    this.colorDone.fill(0);
     this.compId = -1;
+    this.comp.fill(0);
+    this.lo = 0; this.hi = -1;
   }
-  /** Prefix sums of the pixels a mask marks (mask[q] !== 0). */
-  fillMask(mask: Uint8Array): void {
-    const { side } = this;
+  /** Prefix sums of one colour's pixels (label 1..4), made once per image. */
+  ensureColor(label: number): void {
+    const b = this.b;
+    if (this.colorDone[label - 1]) return;
+    const { side } = this, c = this.color[label - 1];
     for (let y = 0; y < side; y++) {
       const o = y * (side + 1);
-      this.comp[o] = 0;
-      for (let x = 0; x < side; x++) this.comp[o + x + 1] = this.comp[o + x] + (mask[y * side + x] !== 0 ? 1 : 0);
+      c[o] = 0;
+      for (let x = 0; x < side; x++) c[o + x + 1] = c[o + x] + (b.label[y * side + x] === label ? 1 : 0);
     }
+    this.colorDone[label - 1] = 1;
+  }
+  /** Rows [lo, hi] of comp hold the current target; every other row is zero. */
+  private lo = 0;
+  private hi = -1;
+  private rows(y1: number, y2: number, own: (q: number) => boolean): void {
+    const { side } = this, W = side + 1;
+    for (let y = this.lo; y <= this.hi; y++) if (y < y1 || y > y2) this.comp.fill(0, y * W, y * W + W);
+    for (let y = y1; y <= y2; y++) {
+      const o = y * W;
+      this.comp[o] = 0;
+      for (let x = 0; x < side; x++) this.comp[o + x + 1] = this.comp[o + x] + (own(y * side + x) ? 1 : 0);
+    }
+    this.lo = y1; this.hi = y2;
+  }
+  /** Prefix sums of the pixels a mask marks (mask[q] !== 0) in rows y1..y2 (none elsewhere). */
+  fillMask(mask: Uint8Array, y1: number, y2: number): void {
+    this.rows(y1, y2, (q) => mask[q] !== 0);
     this.compId = -2;
   }
   /** Prefix sums of one region's pixels. */
-  fillComp(id: number, b: Buffers): void {
-    if (this.compId === id) return;
-    const { side } = this;
-    for (let y = 0; y < side; y++) {
-      const o = y * (side + 1);
-      this.comp[o] = 0;
-      for (let x = 0; x < side; x++) this.comp[o + x + 1] = this.comp[o + x] + (b.comp[y * side + x] === id ? 1 : 0);
-    }
-    this.compId = id;
+  fillComp(reg: Region, b: Buffers): void {
+    if (this.compId === reg.id) return;
+    this.rows(reg.y1, reg.y2, (q) => b.comp[q] === reg.id);
+    this.compId = reg.id;
   }
 }
 let prefix = new Prefix(64);
@@ -214,9 +230,10 @@ interface Placed {
   own: number;
 }
 
-function place(shape: Shape, x1: number, y1: number, w: number, h: number, label: number, P: Prefix): Placed {
+/** `quick`: without the colour's prefix sums, counting every non-background pixel that is not the target's as another colour. */
+function place(shape: Shape, x1: number, y1: number, w: number, h: number, label: number, P: Prefix, quick = false): Placed {
   const spans = shapeSpans(shape, w, h);
-  const W = P.side + 1, col = P.color[label - 1];
+  const W = P.side + 1, col = quick ? P.comp : P.color[label - 1];
   let area = 0, bg = 0, other = 0, own = 0;
   for (let r = 0; r < h; r++) {
     const o = (y1 + r) * W;
@@ -260,8 +277,10 @@ interface Target {
   label: number;
   count: number;
   x1: number; y1: number; x2: number; y2: number;
-  mask: Uint8Array;
-  occ: Uint8Array;
+  /** null: the pixels of the region being read (b.comp === its id). */
+  mask: Uint8Array | null;
+  /** Made on first use: most objects are read without it. */
+  occ: () => Uint8Array;
 }
 
 /**
@@ -272,7 +291,8 @@ interface Target {
  * towards aspect 1. P.comp must hold the target's prefix sums.
  */
 function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
-  const occAt = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && tg.occ[y * side + x] !== 0;
+  const occ = tg.occ();
+  const occAt = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && occ[y * side + x] !== 0;
   const x2 = t.x1 + t.w - 1, y2 = t.y1 + t.h - 1;
   // A side can move out when the line of pixels just beyond it has an occluder pixel.
   const open = [false, false, false, false];
@@ -337,14 +357,21 @@ interface Part {
   cost: number;
   /** Best such cost of another shape in its place, for the margin. */
   second: number;
-  /** The pixels this part alone explains (for texture and depth). */
-  mine: Uint8Array;
+  /** The pixels this part alone explains (for texture and depth); null: all of its region's. */
+  mine: Uint8Array | null;
 }
 
 /** The one-object reading of a target: each shape at the target's box, completed under occluders. P.comp must hold the target. */
 function fitOne(tg: Target, side: number, P: Prefix): { part: Part; cost: number; contra: number } {
   const w = tg.x2 - tg.x1 + 1, h = tg.y2 - tg.y1 + 1;
-  const fits = SHAPES.map((s) => complete(place(s, tg.x1, tg.y1, w, h, tg.label, P), tg, side, P));
+  let fits = SHAPES.map((s) => place(s, tg.x1, tg.y1, w, h, tg.label, P, true));
+  // A shape that fits the box with no contradiction, at an aspect the world draws, is the whole
+  // object (the world generator's scenes are all like this); otherwise complete every shape.
+  const exact = fits.some((t) => contradictions(t, tg.count) === 0) && w / h >= ASPECT_LO && w / h <= ASPECT_HI;
+  if (!exact) {
+    P.ensureColor(tg.label);
+    fits = SHAPES.map((s) => complete(place(s, tg.x1, tg.y1, w, h, tg.label, P), tg, side, P));
+  }
   const costs = fits.map((t) => cost(t, tg.count, false));
   let bi = 0;
   for (let i = 1; i < fits.length; i++) if (costs[i] < costs[bi]) bi = i;
@@ -370,8 +397,8 @@ const MIN_SIDE = 6, MAX_SIDE_FIT = 40;
 const FIRST_TRIED = 200;
 
 /** 8-connected pieces of a mask inside a box, as targets (pieces under minCount are only counted). */
-function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number, side: number, label: number, minCount: number): { targets: Target[]; small: number } {
-  const seen = new Uint8Array(side * side);
+function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number, side: number, label: number, minCount: number, seen: Uint8Array): { targets: Target[]; small: number } {
+  for (let y = y1; y <= y2; y++) seen.fill(0, y * side + x1, y * side + x2 + 1);
   const targets: Target[] = [];
   let small = 0;
   const stack: number[] = [];
@@ -380,7 +407,7 @@ function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number
       const p = y * side + x;
       if (!mask[p] || seen[p]) continue;
       const m = new Uint8Array(side * side);
-      const tg: Target = { label, count: 0, x1: side, y1: side, x2: -1, y2: -1, mask: m, occ: m };
+      const tg: Target = { label, count: 0, x1: side, y1: side, x2: -1, y2: -1, mask: m, occ: () => m };
       stack.push(p); seen[p] = 1;
       while (stack.length > 0) {
         const q = stack.pop() as number;
@@ -412,8 +439,9 @@ function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number
  * (amodal completion, as under another colour). The reading of least cost wins, each extra object
  * costing OBJECT_COST.
  */
-function fitMany(reg: Region, regTarget: Target, side: number, b: Buffers, P: Prefix): { parts: Part[]; cost: number } | null {
+function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: number, b: Buffers, P: Prefix): { parts: Part[]; cost: number } | null {
   const k = reg.label;
+  P.ensureColor(k);
   const same = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && b.label[y * side + x] === k;
   const own = (x: number, y: number): boolean => b.comp[y * side + x] === reg.id;
   const L = new Uint8Array(side), R = new Uint8Array(side), T = new Uint8Array(side), B = new Uint8Array(side);
@@ -470,26 +498,26 @@ function fitMany(reg: Region, regTarget: Target, side: number, b: Buffers, P: Pr
   cands.sort((a, c) => c.own - a.own || a.other - c.other);
   let best: { parts: Part[]; cost: number } | null = null;
   const rest = new Uint8Array(side * side);
+  const seen = new Uint8Array(side * side);
   for (let i = 0; i < Math.min(cands.length, FIRST_TRIED); i++) {
     const a = cands[i];
-    rest.fill(0);
     for (let y = reg.y1; y <= reg.y2; y++) {
       for (let x = reg.x1; x <= reg.x2; x++) {
         const q = y * side + x;
-        if (regTarget.mask[q] && !inTemplate(a, x, y)) rest[q] = 1;
+        rest[q] = regTarget.mask[q] && !inTemplate(a, x, y) ? 1 : 0;
       }
     }
-    const { targets, small } = pieces(rest, reg.x1, reg.y1, reg.x2, reg.y2, side, k, MIN_EXCLUSIVE);
+    const { targets, small } = pieces(rest, reg.x1, reg.y1, reg.x2, reg.y2, side, k, MIN_EXCLUSIVE, seen);
     if (targets.length === 0 || targets.length > 3) continue;
     let total = a.bg + COVERED_COST * a.other + small + OBJECT_COST * targets.length;
     if (best !== null && total >= best.cost) continue;
     // The rest may continue under the first object, or under the occluders of the region.
-    const occ = new Uint8Array(regTarget.occ);
+    const occ = new Uint8Array(regTarget.occ());
     for (let r = 0; r < a.h; r++) for (let x = a.x1 + a.spans[2 * r]; x < a.x1 + a.spans[2 * r + 1]; x++) occ[(a.y1 + r) * side + x] = 1;
     const parts: Part[] = [];
     for (const tg of targets) {
-      tg.occ = occ;
-      P.fillMask(tg.mask);
+      tg.occ = () => occ;
+      P.fillMask(tg.mask as Uint8Array, tg.y1, tg.y2);
       const f = fitOne(tg, side, P);
       total += f.cost;
       parts.push(f.part);
@@ -514,7 +542,7 @@ function fitMany(reg: Region, regTarget: Target, side: number, b: Buffers, P: Pr
     }
     best = { parts: [{ t: a, cost: (a.bg + COVERED_COST * a.other) / a.area, second, mine }, ...parts], cost: total };
   }
-  P.fillMask(regTarget.mask);
+  P.fillMask(regTarget.mask, regTarget.y1, regTarget.y2);
   return best;
 }
 
@@ -536,19 +564,29 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
 
   const detections: Detection[] = [];
   const placed: Placed[] = [];
-  const owners: Uint8Array[] = [];
-  const occ = new Uint8Array(side * side);
+  const owners: (Uint8Array | null)[] = [];
+  const ownerBox: Region[] = [];
+  // Per colour, the pixels of the other colours (what may hide an object of that colour).
+  const occOf: (Uint8Array | undefined)[] = [];
   for (const reg of kept) {
-    P.fillComp(reg.id, b);
-    const mask = new Uint8Array(side * side);
-    for (let y = reg.y1; y <= reg.y2; y++) for (let x = reg.x1; x <= reg.x2; x++) if (b.comp[y * side + x] === reg.id) mask[y * side + x] = 1;
-    for (let q = 0; q < side * side; q++) occ[q] = b.label[q] !== 0 && b.label[q] !== reg.label ? 1 : 0;
-    const tg: Target = { label: reg.label, count: reg.count, x1: reg.x1, y1: reg.y1, x2: reg.x2, y2: reg.y2, mask, occ };
+    P.fillComp(reg, b);
+    const occ = (): Uint8Array => {
+      let o = occOf[reg.label];
+      if (o === undefined) {
+        o = new Uint8Array(side * side);
+        for (let q = 0; q < side * side; q++) o[q] = b.label[q] !== 0 && b.label[q] !== reg.label ? 1 : 0;
+        occOf[reg.label] = o;
+      }
+      return o;
+    };
+    const tg: Target = { label: reg.label, count: reg.count, x1: reg.x1, y1: reg.y1, x2: reg.x2, y2: reg.y2, mask: null, occ };
     const one = fitOne(tg, side, P);
     let parts: Part[] = [one.part];
     // Contradictions left by the best single shape: maybe several objects of this colour.
     if (one.contra > Math.max(4, 0.04 * one.part.t.area)) {
-      const many = fitMany(reg, tg, side, b, P);
+      const mask = new Uint8Array(side * side);
+      for (let y = reg.y1; y <= reg.y2; y++) for (let x = reg.x1; x <= reg.x2; x++) if (b.comp[y * side + x] === reg.id) mask[y * side + x] = 1;
+      const many = fitMany(reg, { ...tg, mask }, side, b, P);
       if (many !== null && many.cost < one.cost) parts = many.parts;
     }
     const purity = Math.max(0, 1 - reg.distSum / reg.count / 64);
@@ -559,11 +597,12 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
       const margin = Math.min(1, Math.max(0, (part.second - part.cost) / 0.1));
       const box: Box = [t.x1 / side, t.y1 / side, (t.x1 + t.w) / side, (t.y1 + t.h) / side];
       detections.push({
-        box, color, shape: t.shape, texture: textureOf(reg.x1, reg.y1, reg.x2, reg.y2, (q) => mine[q] !== 0, side, b), size: sizeOf(box),
+        box, color, shape: t.shape, texture: textureOf(reg.x1, reg.y1, reg.x2, reg.y2, mine === null ? (q) => b.comp[q] === reg.id : (q) => mine[q] !== 0, side, b), size: sizeOf(box),
         category: `${color} ${t.shape}`, score: fit * (0.5 + 0.5 * margin) * purity, area: reg.count,
       });
       placed.push(t);
       owners.push(mine);
+      ownerBox.push(reg);
     }
   }
 
@@ -571,8 +610,10 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
   const n = detections.length;
   const owner = new Int32Array(side * side).fill(-1);
   for (let i = 0; i < n; i++) {
-    const mine = owners[i];
-    for (let q = 0; q < side * side; q++) if (mine[q]) owner[q] = i;
+    const mine = owners[i], r = ownerBox[i];
+    for (let y = r.y1; y <= r.y2; y++) {
+      for (let q = y * side + r.x1; q <= y * side + r.x2; q++) if (mine === null ? b.comp[q] === r.id : mine[q]) owner[q] = i;
+    }
   }
   const cover = new Int32Array(n * n);
   for (let j = 0; j < n; j++) {
