@@ -4,8 +4,8 @@
 // (seed 2024), and (2) the layouts written outside the generator, bench/layouts/external-bare.jsonl
 // (scripts/external-layouts.js). Prints one JSON line per set; --misses lists the external
 // objects the detector reads wrong (no detection of the right class at IoU >= 0.95).
-// --noise adds the world rows with Gaussian pixel noise (sigma 10..40) of docs/world.md.
-// Usage (after `npx tsc -p tsconfig.json`): node bench/layouts/yardstick.js [--n 1000] [--noise] [--misses]
+// --speed times detection alone (best of 5) on both sets; --noise adds the world rows with Gaussian pixel noise (sigma 10..40) of docs/world.md.
+// Usage (after `npx tsc -p tsconfig.json`): node bench/layouts/yardstick.js [--n 1000] [--speed] [--noise] [--misses]
 'use strict';
 const path = require('node:path');
 const data = require('../../dist/data');
@@ -23,6 +23,22 @@ const world = data.generateScenes(n, 'test', 2024).map((s) => s.layout);
 row(`world test split, seed 2024, first ${n}`, world);
 const external = data.readLayouts(path.join(__dirname, 'external-bare.jsonl'));
 row('external (bench/layouts/external-bare.jsonl)', external);
+if (argv.includes('--speed')) {
+  // Detection alone, best of 5 passes (the first pass also pays for V8's compilation).
+  const worldImages = data.generateScenes(n, 'test', 2024).map((s) => data.renderScene(s.scene));
+  const externalImages = external.map((l) => data.renderLayout(l));
+  const best = (images) => {
+    let b = Infinity;
+    for (let k = 0; k < 5; k++) {
+      const t0 = process.hrtime.bigint();
+      for (const im of images) ev.detect(im);
+      b = Math.min(b, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return b;
+  };
+  const w = best(worldImages), e = best(externalImages);
+  console.log(JSON.stringify({ speed: 'detect, best of 5', worldMs: +w.toFixed(1), worldScenesPerS: Math.round((worldImages.length * 1e3) / w), externalMs: +e.toFixed(1), externalScenesPerS: Math.round((externalImages.length * 1e3) / e) }));
+}
 if (argv.includes('--noise')) {
   // The rows of docs/world.md: the world test split with Gaussian pixel noise (data.Rng seed 8 per sigma).
   const scenes = data.generateScenes(n, 'test', 2024);
