@@ -13,6 +13,11 @@ import type { Box } from '../data/geometry';
 import { COLORS, SHAPES } from '../data/vocab';
 import type { Color, Shape, Size, Texture } from '../data/vocab';
 
+// Module-scope aliases of Math's functions: global lookups are slow inside vm contexts (jest's test
+// environment), and the several-object search calls these in its inner loops.
+const { min: mmin, max: mmax, abs: mabs, log: mlog, ceil: mceil, floor: mfloor } = Math;
+const INF = Number.POSITIVE_INFINITY;
+
 export interface Detection {
   box: Box;
   color: Color;
@@ -75,7 +80,7 @@ function classify(rgb: Uint8Array, b: Buffers): void {
     const r = rgb[3 * p], g = rgb[3 * p + 1], bl = rgb[3 * p + 2];
     const key = (r << 16) | (g << 8) | bl;
     if (key !== lastKey) {
-      let best = Infinity, bi = 0;
+      let best = INF, bi = 0;
       for (let k = 0; k < PALETTE.length; k++) {
         const c = PALETTE[k].rgb;
         const dr = r - c[0], dg = g - c[1], db = bl - c[2];
@@ -269,7 +274,7 @@ function contradictions(t: Placed, regionCount: number): number {
 
 function cost(t: Placed, regionCount: number, pull: boolean): number {
   const c = contradictions(t, regionCount) + COVERED_COST * t.other;
-  return pull ? c + ASPECT_PULL * t.w * t.h * Math.abs(Math.log(t.w / t.h)) : c;
+  return pull ? c + ASPECT_PULL * t.w * t.h * mabs(mlog(t.w / t.h)) : c;
 }
 
 /** What a reading explains: a set of same-colour pixels (mask), and the pixels that may hide part of an object of it (occ). */
@@ -332,7 +337,7 @@ function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
     if (!moved) break;
   }
   // Two sides at once (a corner under occluders) where one at a time leaves contradictions.
-  if (contradictions(best, tg.count) > Math.max(3, 0.02 * best.area)) {
+  if (contradictions(best, tg.count) > mmax(3, 0.02 * best.area)) {
     const base = best;
     for (const [da, db] of [[0, 2], [0, 3], [1, 2], [1, 3]]) {
       if (!open[da] || !open[db]) continue;
@@ -375,7 +380,7 @@ function fitOne(tg: Target, side: number, P: Prefix): { part: Part; cost: number
   const costs = fits.map((t) => cost(t, tg.count, false));
   let bi = 0;
   for (let i = 1; i < fits.length; i++) if (costs[i] < costs[bi]) bi = i;
-  let second = Infinity;
+  let second = INF;
   costs.forEach((c, i) => { if (i !== bi && c / fits[i].area < second) second = c / fits[i].area; });
   const t = fits[bi];
   return { part: { t, cost: costs[bi] / t.area, second, mine: tg.mask }, cost: costs[bi], contra: contradictions(t, tg.count) };
@@ -417,8 +422,8 @@ function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number
         if (qx > tg.x2) tg.x2 = qx;
         if (qy < tg.y1) tg.y1 = qy;
         if (qy > tg.y2) tg.y2 = qy;
-        for (let ny = Math.max(y1, qy - 1); ny <= Math.min(y2, qy + 1); ny++) {
-          for (let nx = Math.max(x1, qx - 1); nx <= Math.min(x2, qx + 1); nx++) {
+        for (let ny = mmax(y1, qy - 1); ny <= mmin(y2, qy + 1); ny++) {
+          for (let nx = mmax(x1, qx - 1); nx <= mmin(x2, qx + 1); nx++) {
             const k = ny * side + nx;
             if (mask[k] && !seen[k]) { seen[k] = 1; stack.push(k); }
           }
@@ -458,19 +463,19 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
   // Values of a side: those on the outline, or (the free side) those that are not.
   const range = (lo: number, hi: number, set: Uint8Array, free: boolean): number[] => {
     const out: number[] = [];
-    for (let v = Math.max(0, lo); v <= Math.min(side - 1, hi); v++) if ((set[v] === 1) !== free) out.push(v);
+    for (let v = mmax(0, lo); v <= mmin(side - 1, hi); v++) if ((set[v] === 1) !== free) out.push(v);
     return out;
   };
   for (let free = -1; free < 4; free++) {
     const xs1 = range(reg.x1 - (free === 0 ? MAX_SIDE_FIT : 0), reg.x2, L, free === 0);
     for (const x1 of xs1) {
-      const xs2 = range(Math.max(x1 + MIN_SIDE - 1, reg.x1), Math.min(x1 + MAX_SIDE_FIT - 1, free === 1 ? side - 1 : reg.x2), R, free === 1);
+      const xs2 = range(mmax(x1 + MIN_SIDE - 1, reg.x1), mmin(x1 + MAX_SIDE_FIT - 1, free === 1 ? side - 1 : reg.x2), R, free === 1);
       for (const x2 of xs2) {
         const w = x2 - x1 + 1;
-        const hLo = Math.max(MIN_SIDE, Math.ceil(w / 1.6)), hHi = Math.min(MAX_SIDE_FIT, Math.floor(w * 1.6));
+        const hLo = mmax(MIN_SIDE, mceil(w / 1.6)), hHi = mmin(MAX_SIDE_FIT, mfloor(w * 1.6));
         const ys1 = range(free === 2 ? reg.y1 - hHi : reg.y1, reg.y2, T, free === 2);
         for (const y1 of ys1) {
-          const ys2 = range(Math.max(y1 + hLo - 1, reg.y1), Math.min(y1 + hHi - 1, free === 3 ? side - 1 : reg.y2), B, free === 3);
+          const ys2 = range(mmax(y1 + hLo - 1, reg.y1), mmin(y1 + hHi - 1, free === 3 ? side - 1 : reg.y2), B, free === 3);
           for (const y2 of ys2) {
             const h = y2 - y1 + 1;
             for (const s of SHAPES) {
@@ -499,7 +504,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
   let best: { parts: Part[]; cost: number } | null = null;
   const rest = new Uint8Array(side * side);
   const seen = new Uint8Array(side * side);
-  for (let i = 0; i < Math.min(cands.length, FIRST_TRIED); i++) {
+  for (let i = 0; i < mmin(cands.length, FIRST_TRIED); i++) {
     const a = cands[i];
     for (let y = reg.y1; y <= reg.y2; y++) {
       for (let x = reg.x1; x <= reg.x2; x++) {
@@ -532,13 +537,13 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
         if (regTarget.mask[q] && !parts.some((p) => inTemplate(p.t, x, y))) mine[q] = 1;
       }
     }
-    let second = Infinity;
+    let second = INF;
     for (const s of SHAPES) {
       if (s === a.shape) continue;
       const alt = place(s, a.x1, a.y1, a.w, a.h, k, P);
       let missed = 0;
       for (let y = a.y1; y < a.y1 + a.h; y++) for (let x = a.x1; x < a.x1 + a.w; x++) if (mine[y * side + x] && !inTemplate(alt, x, y)) missed++;
-      second = Math.min(second, (alt.bg + missed + COVERED_COST * alt.other) / alt.area);
+      second = mmin(second, (alt.bg + missed + COVERED_COST * alt.other) / alt.area);
     }
     best = { parts: [{ t: a, cost: (a.bg + COVERED_COST * a.other) / a.area, second, mine }, ...parts], cost: total };
   }
@@ -583,18 +588,18 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
     const one = fitOne(tg, side, P);
     let parts: Part[] = [one.part];
     // Contradictions left by the best single shape: maybe several objects of this colour.
-    if (one.contra > Math.max(4, 0.04 * one.part.t.area)) {
+    if (one.contra > mmax(4, 0.04 * one.part.t.area)) {
       const mask = new Uint8Array(side * side);
       for (let y = reg.y1; y <= reg.y2; y++) for (let x = reg.x1; x <= reg.x2; x++) if (b.comp[y * side + x] === reg.id) mask[y * side + x] = 1;
       const many = fitMany(reg, { ...tg, mask }, side, b, P);
       if (many !== null && many.cost < one.cost) parts = many.parts;
     }
-    const purity = Math.max(0, 1 - reg.distSum / reg.count / 64);
+    const purity = mmax(0, 1 - reg.distSum / reg.count / 64);
     const color = COLORS[reg.label - 1];
     for (const part of parts) {
       const t = part.t, mine = part.mine;
-      const fit = Math.max(0, 1 - part.cost);
-      const margin = Math.min(1, Math.max(0, (part.second - part.cost) / 0.1));
+      const fit = mmax(0, 1 - part.cost);
+      const margin = mmin(1, mmax(0, (part.second - part.cost) / 0.1));
       const box: Box = [t.x1 / side, t.y1 / side, (t.x1 + t.w) / side, (t.y1 + t.h) / side];
       detections.push({
         box, color, shape: t.shape, texture: textureOf(reg.x1, reg.y1, reg.x2, reg.y2, mine === null ? (q) => b.comp[q] === reg.id : (q) => mine[q] !== 0, side, b), size: sizeOf(box),
