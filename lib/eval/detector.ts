@@ -265,6 +265,8 @@ function bgOver(shape: Shape, x1: number, y1: number, w: number, h: number, limi
 
 /** Aspect ratios the world's objects have; a visible part outside it is taken as a cut-off object. */
 const ASPECT_LO = 0.75, ASPECT_HI = 1 / 0.75;
+/** Background pixels a side may add while it moves out before the search along it stops. */
+const GROW_BG = 12;
 /** Pull towards aspect 1, per pixel of area and unit of |ln(w/h)|, of a box whose side is guessed under an occluder. */
 const ASPECT_PULL = 0.1;
 
@@ -329,7 +331,8 @@ function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
       const cur = best;
       for (let d = 1; ; d++) {
         const c = grow(cur, dir, d);
-        if (c === null || c.bg > bestCost + 12) break;
+        // Moving out over background only adds contradictions: stop once it has added a dozen.
+        if (c === null || c.bg > cur.bg + GROW_BG) break;
         const cc = cost(c, tg.count, pull);
         if (cc < bestCost - 1e-9) { best = c; bestCost = cc; moved = true; }
       }
@@ -337,16 +340,17 @@ function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
     if (!moved) break;
   }
   // Two sides at once (a corner under occluders) where one at a time leaves contradictions.
-  if (contradictions(best, tg.count) > mmax(3, 0.02 * best.area)) {
+  const left = contradictions(best, tg.count);
+  if (left > mmax(3, 0.02 * best.area) && left < 0.3 * best.area) {
     const base = best;
     for (const [da, db] of [[0, 2], [0, 3], [1, 2], [1, 3]]) {
       if (!open[da] || !open[db]) continue;
       for (let d1 = 1; ; d1++) {
         const c1 = grow(base, da, d1);
-        if (c1 === null || c1.bg > bestCost + 12) break;
+        if (c1 === null || c1.bg > base.bg + GROW_BG) break;
         for (let d2 = 1; ; d2++) {
           const c = grow(c1, db, d2);
-          if (c === null || c.bg > bestCost + 12) break;
+          if (c === null || c.bg > base.bg + GROW_BG) break;
           const cc = cost(c, tg.count, pull);
           if (cc < bestCost - 1e-9) { best = c; bestCost = cc; }
         }
@@ -398,6 +402,11 @@ const MIN_EXCLUSIVE = 8;
 /** Cost of one more object in a reading (in pixels of contradiction it must remove). */
 const OBJECT_COST = 6;
 const MIN_SIDE = 6, MAX_SIDE_FIT = 40;
+/** Boxes looked at, at most, for first objects of one region (a bound on the time an image can take). */
+const SEARCH_BUDGET = 250_000;
+/** The work of several-object readings over all regions of one image, in boxes looked at; one first object tried counts FIRST_OBJECT_COST. */
+const IMAGE_SEARCH_BUDGET = 600_000;
+const FIRST_OBJECT_COST = 2_000;
 /** First objects tried in a several-object reading. */
 const FIRST_TRIED = 200;
 
@@ -444,7 +453,7 @@ function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number
  * (amodal completion, as under another colour). The reading of least cost wins, each extra object
  * costing OBJECT_COST.
  */
-function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: number, b: Buffers, P: Prefix): { parts: Part[]; cost: number } | null {
+function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: number, b: Buffers, P: Prefix, budget: { left: number }): { parts: Part[]; cost: number } | null {
   const k = reg.label;
   P.ensureColor(k);
   const same = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && b.label[y * side + x] === k;
@@ -466,7 +475,8 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
     for (let v = mmax(0, lo); v <= mmin(side - 1, hi); v++) if ((set[v] === 1) !== free) out.push(v);
     return out;
   };
-  for (let free = -1; free < 4; free++) {
+  let tried = 0;
+  search: for (let free = -1; free < 4; free++) {
     const xs1 = range(reg.x1 - (free === 0 ? MAX_SIDE_FIT : 0), reg.x2, L, free === 0);
     for (const x1 of xs1) {
       const xs2 = range(mmax(x1 + MIN_SIDE - 1, reg.x1), mmin(x1 + MAX_SIDE_FIT - 1, free === 1 ? side - 1 : reg.x2), R, free === 1);
@@ -477,6 +487,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
         for (const y1 of ys1) {
           const ys2 = range(mmax(y1 + hLo - 1, reg.y1), mmin(y1 + hHi - 1, free === 3 ? side - 1 : reg.y2), B, free === 3);
           for (const y2 of ys2) {
+            if (++tried > SEARCH_BUDGET || --budget.left < 0) break search;
             const h = y2 - y1 + 1;
             for (const s of SHAPES) {
               if (bgOver(s, x1, y1, w, h, 0, P)) continue;
@@ -505,6 +516,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
   const rest = new Uint8Array(side * side);
   const seen = new Uint8Array(side * side);
   for (let i = 0; i < mmin(cands.length, FIRST_TRIED); i++) {
+    if ((budget.left -= FIRST_OBJECT_COST) < 0) break;
     const a = cands[i];
     for (let y = reg.y1; y <= reg.y2; y++) {
       for (let x = reg.x1; x <= reg.x2; x++) {
@@ -571,6 +583,7 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
   const placed: Placed[] = [];
   const owners: (Uint8Array | null)[] = [];
   const ownerBox: Region[] = [];
+  const budget = { left: IMAGE_SEARCH_BUDGET };
   // Per colour, the pixels of the other colours (what may hide an object of that colour).
   const occOf: (Uint8Array | undefined)[] = [];
   for (const reg of kept) {
@@ -591,7 +604,7 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
     if (one.contra > mmax(4, 0.04 * one.part.t.area)) {
       const mask = new Uint8Array(side * side);
       for (let y = reg.y1; y <= reg.y2; y++) for (let x = reg.x1; x <= reg.x2; x++) if (b.comp[y * side + x] === reg.id) mask[y * side + x] = 1;
-      const many = fitMany(reg, { ...tg, mask }, side, b, P);
+      const many = fitMany(reg, { ...tg, mask }, side, b, P, budget);
       if (many !== null && many.cost < one.cost) parts = many.parts;
     }
     const purity = mmax(0, 1 - reg.distSum / reg.count / 64);
