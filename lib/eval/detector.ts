@@ -1,8 +1,12 @@
 // The world's detector, with no learned weights: every pixel takes the nearest palette colour
 // (background, four colours, their dark texture shades); same-colour pixels form 8-connected
-// regions; each region's shape is the template (the world's own rasterisation at the region's
-// bounding box) that its pixels contradict least, where a template pixel covered by another
-// colour is an occlusion, not a contradiction. A score in [0,1] says how well the region fits.
+// regions; a region is read as the template (the world's own rasterisation of a shape at a pixel
+// box) that its pixels contradict least, where a template pixel covered by another colour is an
+// occlusion, not a contradiction. Where no shape fits the region's bounding box, each shape's box
+// is completed under the occluders (amodal completion), and where one shape still leaves
+// contradictions, the region is read as several objects of its colour (a first object, and the
+// pieces it leaves, each completed under it). A score in [0,1] says how well each reading fits.
+// docs/world.md, "The detector", has the steps and the numbers.
 import { BACKGROUND, COLOR_RGB, darkShade } from '../data/palette';
 import type { RGB } from '../data/palette';
 import { shapeSpans } from '../data/raster';
