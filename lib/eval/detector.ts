@@ -269,6 +269,12 @@ function bgOver(shape: Shape, x1: number, y1: number, w: number, h: number, limi
 
 /** Aspect ratios the world's objects have; a visible part outside it is taken as a cut-off object. */
 const ASPECT_LO = 0.75, ASPECT_HI = 1 / 0.75;
+/**
+ * Boxes completion may try in one image (reset by detect). The external set needs at most 75,000;
+ * an image of colour blocks can ask for ten times that.
+ */
+const GROW_BUDGET = 150_000;
+let growLeft = GROW_BUDGET;
 /** Background pixels a side may add while it moves out before the search along it stops. */
 const GROW_BG = 12;
 /** Pull towards aspect 1, per pixel of area and unit of |ln(w/h)|, of a box whose side is guessed under an occluder. */
@@ -319,47 +325,58 @@ function complete(t: Placed, tg: Target, side: number, P: Prefix): Placed {
   const aspect = t.w / t.h;
   const pull = aspect < ASPECT_LO || aspect > ASPECT_HI;
   const MAX_SIDE = 40;
-  let best = t, bestCost = cost(t, tg.count, pull);
   const grow = (cur: Placed, dir: number, d: number): Placed | null => {
     const room = dir === 0 ? cur.x1 : dir === 1 ? side - cur.x1 - cur.w : dir === 2 ? cur.y1 : side - cur.y1 - cur.h;
     const along = dir < 2 ? cur.w : cur.h;
-    if (d > room || along + d > MAX_SIDE) return null;
+    if (d > room || along + d > MAX_SIDE || --growLeft < 0) return null;
     const x1 = dir === 0 ? cur.x1 - d : cur.x1, y1 = dir === 2 ? cur.y1 - d : cur.y1;
     const w = dir < 2 ? cur.w + d : cur.w, h = dir < 2 ? cur.h : cur.h + d;
     return place(cur.shape, x1, y1, w, h, tg.label, P);
   };
-  for (let round = 0; round < 2; round++) {
-    let moved = false;
-    for (let dir = 0; dir < 4; dir++) {
-      if (!open[dir]) continue;
-      const cur = best;
-      for (let d = 1; ; d++) {
-        const c = grow(cur, dir, d);
-        // Moving out over background only adds contradictions: stop once it has added a dozen.
-        if (c === null || c.bg > cur.bg + GROW_BG) break;
-        const cc = cost(c, tg.count, pull);
-        if (cc < bestCost - 1e-9) { best = c; bestCost = cc; moved = true; }
+  // One side at a time, twice round, from `from`.
+  const descend = (from: Placed): [Placed, number] => {
+    let b = from, bc = cost(from, tg.count, pull);
+    for (let round = 0; round < 2; round++) {
+      let moved = false;
+      for (let dir = 0; dir < 4; dir++) {
+        if (!open[dir]) continue;
+        const cur = b;
+        for (let d = 1; ; d++) {
+          const c = grow(cur, dir, d);
+          // Moving out over background only adds contradictions: stop once it has added a dozen.
+          if (c === null || c.bg > cur.bg + GROW_BG) break;
+          const cc = cost(c, tg.count, pull);
+          if (cc < bc - 1e-9) { b = c; bc = cc; moved = true; }
+        }
       }
+      if (!moved) break;
     }
-    if (!moved) break;
-  }
-  // Two sides at once (a corner under occluders) where one at a time leaves contradictions.
-  const left = contradictions(best, tg.count);
-  if (left > mmax(3, 0.02 * best.area) && left < 0.3 * best.area) {
-    const base = best;
+    return [b, bc];
+  };
+  // Two adjacent sides at once (a corner under occluders), from `from`.
+  const corner = (from: Placed): [Placed, number] => {
+    let b = from, bc = cost(from, tg.count, pull);
     for (const [da, db] of [[0, 2], [0, 3], [1, 2], [1, 3]]) {
       if (!open[da] || !open[db]) continue;
       for (let d1 = 1; ; d1++) {
-        const c1 = grow(base, da, d1);
-        if (c1 === null || c1.bg > base.bg + GROW_BG) break;
+        const c1 = grow(from, da, d1);
+        if (c1 === null || c1.bg > from.bg + GROW_BG) break;
         for (let d2 = 1; ; d2++) {
           const c = grow(c1, db, d2);
-          if (c === null || c.bg > base.bg + GROW_BG) break;
+          if (c === null || c.bg > from.bg + GROW_BG) break;
           const cc = cost(c, tg.count, pull);
-          if (cc < bestCost - 1e-9) { best = c; bestCost = cc; }
+          if (cc < bc - 1e-9) { b = c; bc = cc; }
         }
       }
     }
+    return [b, bc];
+  };
+  let [best, bestCost] = descend(t);
+  // Where one side at a time leaves contradictions: a corner from there, and a corner from the
+  // start followed by single sides (descent may have moved a side that a corner needs left alone).
+  const left = contradictions(best, tg.count);
+  if (left > mmax(3, 0.02 * best.area) && left < 0.3 * best.area) {
+    for (const [c, cc] of [corner(best), descend(corner(t)[0])]) if (cc < bestCost - 1e-9) { best = c; bestCost = cc; }
   }
   return best;
 }
@@ -375,7 +392,7 @@ interface Part {
 }
 
 /** The one-object reading of a target: each shape at the target's box, completed under occluders. P.comp must hold the target. */
-function fitOne(tg: Target, side: number, P: Prefix): { part: Part; cost: number; contra: number } {
+function fitOne(tg: Target, side: number, P: Prefix): { part: Part; cost: number; contra: number; covered: number } {
   const w = tg.x2 - tg.x1 + 1, h = tg.y2 - tg.y1 + 1;
   let fits = SHAPES.map((s) => place(s, tg.x1, tg.y1, w, h, tg.label, P, true));
   // A shape that fits the box with no contradiction, at an aspect the world draws, is the whole
@@ -391,7 +408,7 @@ function fitOne(tg: Target, side: number, P: Prefix): { part: Part; cost: number
   let second = INF;
   costs.forEach((c, i) => { if (i !== bi && c / fits[i].area < second) second = c / fits[i].area; });
   const t = fits[bi];
-  return { part: { t, cost: costs[bi] / t.area, second, mine: tg.mask }, cost: costs[bi], contra: contradictions(t, tg.count) };
+  return { part: { t, cost: costs[bi] / t.area, second, mine: tg.mask }, cost: costs[bi], contra: contradictions(t, tg.count), covered: t.other };
 }
 
 const inTemplate = (t: Placed, x: number, y: number): boolean => {
@@ -401,6 +418,8 @@ const inTemplate = (t: Placed, x: number, y: number): boolean => {
   return u >= t.spans[2 * r] && u < t.spans[2 * r + 1];
 };
 
+/** Weight of covered pixels when one reading of a region is weighed against several. */
+const COVERED_TIE = 0.01;
 /** An extra object must explain this many region pixels no other part explains. */
 const MIN_EXCLUSIVE = 8;
 /** Cost of one more object in a reading (in pixels of contradiction it must remove). */
@@ -457,7 +476,7 @@ function pieces(mask: Uint8Array, x1: number, y1: number, x2: number, y2: number
  * (amodal completion, as under another colour). The reading of least cost wins, each extra object
  * costing OBJECT_COST.
  */
-function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: number, b: Buffers, P: Prefix, budget: { left: number }): { parts: Part[]; cost: number } | null {
+function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: number, b: Buffers, P: Prefix, budget: { left: number }): { parts: Part[]; cost: number; contra: number; covered: number } | null {
   const k = reg.label;
   P.ensureColor(k);
   const same = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < side && y < side && b.label[y * side + x] === k;
@@ -516,7 +535,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
   }
   if (cands.length === 0) return null;
   cands.sort((a, c) => c.own - a.own || a.other - c.other);
-  let best: { parts: Part[]; cost: number } | null = null;
+  let best: { parts: Part[]; cost: number; contra: number; covered: number } | null = null;
   const rest = new Uint8Array(side * side);
   const seen = new Uint8Array(side * side);
   for (let i = 0; i < mmin(cands.length, FIRST_TRIED); i++) {
@@ -531,6 +550,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
     const { targets, small } = pieces(rest, reg.x1, reg.y1, reg.x2, reg.y2, side, k, MIN_EXCLUSIVE, seen);
     if (targets.length === 0 || targets.length > 3) continue;
     let total = a.bg + COVERED_COST * a.other + small + OBJECT_COST * targets.length;
+    let contra = a.bg + small, covered = a.other;
     if (best !== null && total >= best.cost) continue;
     // The rest may continue under the first object, or under the occluders of the region.
     const occ = new Uint8Array(regTarget.occ());
@@ -541,6 +561,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
       P.fillMask(tg.mask as Uint8Array, tg.y1, tg.y2);
       const f = fitOne(tg, side, P);
       total += f.cost;
+      contra += f.contra; covered += f.covered;
       parts.push(f.part);
       if (best !== null && total >= best.cost) break;
     }
@@ -561,7 +582,7 @@ function fitMany(reg: Region, regTarget: Target & { mask: Uint8Array }, side: nu
       for (let y = a.y1; y < a.y1 + a.h; y++) for (let x = a.x1; x < a.x1 + a.w; x++) if (mine[y * side + x] && !inTemplate(alt, x, y)) missed++;
       second = mmin(second, (alt.bg + missed + COVERED_COST * alt.other) / alt.area);
     }
-    best = { parts: [{ t: a, cost: (a.bg + COVERED_COST * a.other) / a.area, second, mine }, ...parts], cost: total };
+    best = { parts: [{ t: a, cost: (a.bg + COVERED_COST * a.other) / a.area, second, mine }, ...parts], cost: total, contra, covered };
   }
   P.fillMask(regTarget.mask, regTarget.y1, regTarget.y2);
   return best;
@@ -588,6 +609,7 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
   const owners: (Uint8Array | null)[] = [];
   const ownerBox: Region[] = [];
   const budget = { left: IMAGE_SEARCH_BUDGET };
+  growLeft = GROW_BUDGET;
   // Per colour, the pixels of the other colours (what may hide an object of that colour).
   const occOf: (Uint8Array | undefined)[] = [];
   for (const reg of kept) {
@@ -609,7 +631,10 @@ export function detect(rgb: Uint8Array, opts: DetectorOptions = {}): DetectionRe
       const mask = new Uint8Array(side * side);
       for (let y = reg.y1; y <= reg.y2; y++) for (let x = reg.x1; x <= reg.x2; x++) if (b.comp[y * side + x] === reg.id) mask[y * side + x] = 1;
       const many = fitMany(reg, { ...tg, mask }, side, b, P, budget);
-      if (many !== null && many.cost < one.cost) parts = many.parts;
+      // One object or several: contradictions and the price of each extra object decide; covered
+      // pixels only break ties (a large object behind two occluders is one object, not two).
+      const judge = (contra: number, covered: number, n: number): number => contra + OBJECT_COST * (n - 1) + COVERED_TIE * covered;
+      if (many !== null && judge(many.contra, many.covered, many.parts.length) < judge(one.contra, one.covered, 1)) parts = many.parts;
     }
     const purity = mmax(0, 1 - reg.distSum / reg.count / 64);
     const color = COLORS[reg.label - 1];
