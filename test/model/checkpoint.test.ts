@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as eg from '../../lib';
+import { LAYOUT_MAP_FEATURES } from '../../lib/model/layout_map';
 import { LAYOUT, WORDS } from './fixtures';
 import { randomCodes, randomVq, tinyModel } from './helpers';
 
@@ -75,7 +76,10 @@ describe('presets', () => {
       // Closed form of the parameter count.
       const D = p.dim, Hd = D * p.mlpRatio, V = m.vocab.size;
       const block = 4 * D + 3 * D * D + 3 * D + D * D + D + 2 * D * Hd + Hd + D;
-      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D);
+      // geometry: two projections of the Fourier table and the coordinate pointer; layout map: one projection.
+      const geo = p.geometry ? 2 * M.GEO_FEATURES * D + D * D : 0;
+      const map = p.layoutMap ? LAYOUT_MAP_FEATURES * D : 0;
+      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map);
       m.dispose();
     }
     expect(() => M.EchoGen.create('huge' as 'tiny', { words, vq: randomVq(8) })).toThrow(/unknown preset "huge"/);
