@@ -2,6 +2,7 @@
 // its own images and in the world's renders, prints the numbers and writes a PNG grid
 // (per layout: the world's render with the layout boxes | the generated image | the generated
 // image with the boxes the model grounded in it).
+import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, tensor, tidy } from '../tensor';
 import { generateScenes, renderLayout } from '../data';
@@ -9,14 +10,17 @@ import type { Layout } from '../model';
 import { boxIou } from '../data';
 import type { Box } from '../data';
 import { renderBatch } from '../train/data';
-import { MAX_SEED, Verb, intOption } from './verb';
-import { DEVICE_OPTION, deviceOption, loadModel } from './shipped';
+import { MAX_SEED, Verb, intOption, numberOption } from './verb';
+import { DEVICE_OPTION, deviceOption, loadModel, resolveModelDir } from './shipped';
 import { drawBoxes, tensorToRgb, writeGrid } from './images';
 
 const LAYOUT_BOX: [number, number, number] = [0, 0, 0];
 const GROUND_BOX: [number, number, number] = [255, 0, 255];
 
 export const DEMO_COLUMNS = ['world render + layout (black)', 'generated from the layout', 'generated + grounded (magenta)'];
+
+/** Sampling temperature of the demo (docs/training.md: the shipped model's AP by temperature). */
+export const DEMO_TEMPERATURE = 0.5;
 
 export const demoVerb: Verb = {
   name: 'demo',
@@ -25,6 +29,7 @@ export const demoVerb: Verb = {
     checkpoint: { type: 'string', value: 'DIR', description: 'model or training output directory', default: 'the shipped model (models/small)' },
     device: DEVICE_OPTION,
     count: { type: 'string', value: 'N', description: 'layouts to draw, 1 to 64', default: '6' },
+    temperature: { type: 'string', value: 'T', description: 'sampling temperature, 0 (greedy) to 10', default: String(DEMO_TEMPERATURE) },
     seed: { type: 'string', value: 'S', description: 'which held-out layouts and the sampling seed', default: '0' },
     out: { type: 'string', value: 'FILE.png', description: 'the PNG grid', default: 'echogen-demo.png' },
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
@@ -44,7 +49,8 @@ export const demoVerb: Verb = {
     const S = model.config.imageSize;
     const layouts = generateScenes(count, 'test', 20240 + seed).map((s) => s.layout as Layout);
     const json = Boolean(args.values.json);
-    const gen = tidy(() => tensorToRgb(model.generate(layouts, { seed, temperature: 1 }).images));
+    const temperature = numberOption(args, 'temperature', DEMO_TEMPERATURE, { min: 0, max: 10 });
+    const gen = tidy(() => tensorToRgb(model.generate(layouts, { seed, temperature }).images));
     const rows: (Uint8Array | null)[][] = [];
     const cycle: number[] = [], real: number[] = [];
     const perLayout: { caption: string; cycleIou: number[]; realIou: number[] }[] = [];
@@ -77,10 +83,26 @@ export const demoVerb: Verb = {
       perLayout.forEach((p, i) => console.log(`${i + 1}. ${p.caption}\n   cycle IoU ${p.cycleIou.map((v) => v.toFixed(2)).join(' ')} | real IoU ${p.realIou.map((v) => v.toFixed(2)).join(' ')}`));
       console.log(`\n${count} layouts, ${cycle.length} expressions: mean cycle IoU ${mean(cycle).toFixed(3)} | mean real IoU ${mean(real).toFixed(3)} | Acc@0.5 ${acc50.toFixed(3)}`);
       console.log(`grid: ${path.resolve(out)} (columns: ${DEMO_COLUMNS.join(' | ')}; ${seconds.toFixed(1)} s)`);
+      const held = heldOutNumbers(resolveModelDir(args.values.checkpoint as string | undefined));
+      if (held) console.log(`\n${held}`);
     }
     return 0;
   },
 };
+
+/**
+ * The model's measured held-out numbers, from eval.json beside its weights (written with the model
+ * by scripts/evaluate-model.js), as lines for the terminal; null when the model has none.
+ */
+export function heldOutNumbers(dir: string): string | null {
+  const file = path.join(dir, 'eval.json');
+  if (!fs.existsSync(file)) return null;
+  const e = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; note?: string; sets: { name: string; layouts: number; realAP: number; AP: number; AP50: number; acc50: number; cycleIou: number }[] };
+  const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+  return [`This model on held-out layouts (${e.date}${e.note ? `; ${e.note}` : ''}):`,
+    ...e.sets.map((s) => `  ${s.name} (${s.layouts} layouts): L2I AP ${pct(s.AP)} (AP50 ${pct(s.AP50)}) vs ${pct(s.realAP)} on the real renders | grounding Acc@0.5 ${pct(s.acc50)} | cycle IoU ${s.cycleIou.toFixed(3)}`),
+  ].join('\n');
+}
 
 /** One RGB image repeated `n` times as f32 [n, S, S, 3] (one grounding query per copy). */
 function stack(rgb: Uint8Array, n: number, S: number): Tensor {

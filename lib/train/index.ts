@@ -13,7 +13,7 @@ export type { ScheduleSpec, ScheduleKind, TaskMix, Task } from './schedule';
 export { saveCheckpoint, latestCheckpoint, writeFileAtomic } from './checkpoint';
 export { train, defaultConfig, copyModel, saveModelAtomic, curriculumObjects, STAGES, FINAL_DIR } from './trainer';
 export type { TrainConfig, TrainState, TrainHooks, TrainRunOptions, StepLog, StageName, CurriculumStep } from './trainer';
-export { curveLayouts, curvePoint, CURVE_SEED } from './curve';
+export { curveLayouts, curvePoint, tokenizerCeiling, CURVE_SEED } from './curve';
 export type { CurveOptions, CurvePoint } from './curve';
 export { createOptimizer } from './optimizer';
 export type { Optimizer } from './optimizer';
