@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/box.h"
 #include "echogen/boxes.h"
 #include "napi/addon.h"
 #include "napi/args.h"
@@ -43,6 +44,8 @@ std::string index_string(int64_t flat, const std::vector<int64_t>& dims) {
   read_floats(env, t, box * 4, 4, v);
   const char* why = !(std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]) && std::isfinite(v[3]))
                         ? "has a non-finite coordinate"
+                        : !(std::fabs(v[0]) <= EG_BOX_COORD_MAX && std::fabs(v[1]) <= EG_BOX_COORD_MAX && std::fabs(v[2]) <= EG_BOX_COORD_MAX && std::fabs(v[3]) <= EG_BOX_COORD_MAX)
+                        ? "has a coordinate beyond +-2^62 (~4.6e18), where f32 areas overflow"
                         : v[2] < v[0] ? "has x2 < x1" : "has y2 < y1";
   char coords[160];
   std::snprintf(coords, sizeof coords, "[%g, %g, %g, %g]", v[0], v[1], v[2], v[3]);
@@ -60,10 +63,10 @@ void require_boxes(Napi::Env env, const NativeTensor* t, int rank, const char* f
 // A finite, non-negative number option.
 float weight_option(Napi::Object opts, const char* key, double fallback, const char* fn) {
   double v = number_option(opts, key, fallback, fn);
-  if (!std::isfinite(v) || v < 0) {
+  if (!(v >= 0 && v <= 3.4028234663852886e38)) {  // as the f32 the kernel uses: 1e39 would be inf
     char value[48];
     std::snprintf(value, sizeof value, "%g", v);
-    throw_range(opts.Env(), std::string(fn) + ": options." + key + " must be a finite number >= 0, got " + value);
+    throw_range(opts.Env(), std::string(fn) + ": options." + key + " must be a finite number >= 0 that f32 can hold (<= 3.4e38), got " + value);
   }
   return static_cast<float>(v);
 }

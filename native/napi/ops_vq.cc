@@ -95,8 +95,8 @@ Napi::Value VqStats(const Napi::CallbackInfo& info) {
   const int64_t N = x->dim(0), D = x->dim(1);
   require_shape(env, indices, {N}, fn, "indices", "one index per row of x");
   const int64_t K = integer_arg(info, 2, fn, "K", 1, 2147483647);
-  if (static_cast<double>(K) * static_cast<double>(D) >= 2147483648.0)
-    throw_range(env, "vqStats: sums [" + std::to_string(K) + "," + std::to_string(D) + "] would exceed 2^31 - 1 elements");
+  if (static_cast<double>(K) * static_cast<double>(D + 1) >= 2147483648.0)  // the results together, as K * (D + 1)
+    throw_range(env, "vqStats: sums [" + std::to_string(K) + "," + std::to_string(D) + "] and counts [" + std::to_string(K) + "] would exceed 2^31 - 1 elements together");
   NativeTensor *sums, *counts;
   Napi::Object result = Napi::Object::New(env);
   result.Set("sums", NativeTensor::Empty(env, {K, D}, DType::F32, x->device(), &sums));

@@ -1,6 +1,7 @@
 // NativeTensor: the JS-visible handle over reference-counted native storage.
 #include "napi/tensor.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sys/mman.h>
@@ -151,9 +152,28 @@ Napi::Object NativeTensor::Wrap(Napi::Env env, std::shared_ptr<Storage> storage,
   return obj;
 }
 
+// Every op's results come through here, so this one check holds them all to the limit, before any
+// memory is taken or work done (a [46341, 46341] boxIou once ran 40 s into 8.6 GB).
+static int64_t result_numel(Napi::Env env, const std::vector<int64_t>& shape) {
+  long double n = 1;
+  bool empty = false;
+  for (int64_t d : shape) {
+    if (d < 0) throw_range(env, std::string(current_op()) + ": a result would have the negative shape " + shape_string(shape));
+    empty = empty || d == 0;
+    n *= static_cast<long double>(d);
+  }
+  if (empty) return 0;
+  if (n > static_cast<long double>(kMaxElements)) {
+    char count[64];
+    std::snprintf(count, sizeof count, "%.0Lf", n);
+    throw_range(env, std::string(current_op()) + ": the result would have shape " + shape_string(shape) + " (" + count +
+                         " elements), over the limit of 2^31 - 1 elements");
+  }
+  return static_cast<int64_t>(n);
+}
+
 Napi::Object NativeTensor::Empty(Napi::Env env, const std::vector<int64_t>& shape, DType dtype, Device device, NativeTensor** out) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  const int64_t n = result_numel(env, shape);
   auto storage = allocate_storage(env, static_cast<size_t>(n) * dtype_size(dtype), device);
   Napi::Object obj = Wrap(env, std::move(storage), shape, dtype);
   if (out) *out = Unwrap(obj);

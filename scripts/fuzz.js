@@ -1,0 +1,442 @@
+#!/usr/bin/env node
+// The fuzzer of record: random calls of every native entry point (kernels, support ops, tensor
+// functions and methods) with empty, zero-size, one-element, huge (2^31), negative and fractional
+// shapes, both dtypes, NaN/Inf data, disposed tensors and views, wrong option types and values.
+// Each call must return or throw a clear JS error; a crash, a hang or a memory blow-up is a failure
+// and prints the call that caused it (runnable as is: see scripts/fuzz-lib.js).
+//
+//   npm run fuzz -- [--calls N] [--seed S] [--hang-ms MS] [--max-rss-mb MB] [--json FILE]
+//
+// The calls run in a child process watched by this one (exit status, signal, RSS, time since the
+// last call began). Results: counts by outcome class (ok, TypeError, RangeError, Error) overall and
+// per function; contract checks on some successful results (IoU in [0, 1], finite rewards, ...).
+'use strict';
+const { spawn } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+function parseArgs(argv) {
+  const o = { calls: 3000, seed: 1, hangMs: 30000, maxRssMb: 4096, json: null, child: false, quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], next = () => argv[++i];
+    if (a === '--calls') o.calls = Number(next());
+    else if (a === '--seed') o.seed = Number(next());
+    else if (a === '--hang-ms') o.hangMs = Number(next());
+    else if (a === '--max-rss-mb') o.maxRssMb = Number(next());
+    else if (a === '--json') o.json = next();
+    else if (a === '--child') o.child = true;
+    else if (a === '--quiet') o.quiet = true;
+    else { console.error(`fuzz: unknown argument ${a}`); process.exit(2); }
+  }
+  if (!(Number.isInteger(o.calls) && o.calls > 0)) { console.error('fuzz: --calls must be a positive integer'); process.exit(2); }
+  return o;
+}
+
+// ---------------------------------------------------------------- the generator (child side)
+
+function generator(seed) {
+  const { rng } = require('./fuzz-lib');
+  const r = rng(seed);
+  const chance = (p) => r() < p;
+  const pick = (a) => a[Math.floor(r() * a.length)];
+  const int = (lo, hi) => lo + Math.floor(r() * (hi - lo + 1));
+  const SMALL = [0, 1, 1, 2, 2, 3, 3, 4, 5, 7, 8, 16, 33];
+  const BIG = [46341, 65536, 2 ** 31 - 1];  // 46341^2 > 2^31 - 1
+  const WEIRD = [undefined, null, 0, -0, -1, 1, 2, 0.5, 1.5, -1.5, NaN, Infinity, -Infinity, 2 ** 31 - 1, 2 ** 31,
+    2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e39, -1e39, 1e300, 'x', '', '1', 'cpu', 'cuda', 'f32', 'i32', true, false,
+    [], [1, 2], [-1], [1.5], [2 ** 31], {}];
+  const WEIRD_CODE = ['Symbol("s")', '1n', '(() => 1)', 'new Float32Array(3)', 'new Uint8Array(4)',
+    '({ valueOf() { return 1 } })', "({ get tau() { throw new Error('fuzz getter') } })",
+    "new Proxy({}, { get() { throw new Error('fuzz getter') } })", 'raw.NativeTensor'];
+
+  const d = () => pick(SMALL);
+  const d1 = () => (chance(0.1) ? 0 : int(1, 3));
+  const fill = () => (chance(0.8) ? 'rand' : pick(['zeros', 'ones', 'nan', 'inf', 'special', 'big']));
+  const t = (shape, dtype = 'f32', f = fill()) => ({ t: [shape, dtype, f, int(1, 999)] });
+  const ids = (shape, K) => t(shape, 'i32', K > 0 ? `ids:${K}` : 'zeros');
+  const boxes = (shape) => t(shape, 'f32', chance(0.75) ? 'boxes' : chance(0.6) ? 'bigboxes' : fill());
+  const v = (x) => ({ v: x });
+  const code = (c) => ({ code: c });
+  const opt = (o) => ({ o });
+  const weird = () => (chance(0.85) ? v(pick(WEIRD)) : code(pick(WEIRD_CODE)));
+  const num = (good) => (chance(0.8) ? v(good) : weird());
+  // a dim that is sometimes big: only where the inputs stay small and the result is what is big
+  const db = () => (chance(0.04) ? pick(BIG.slice(0, 2)) : d());
+
+  const T = {
+    attentionForward() {
+      const B = d1(), H = d1(), Tq = d(), Tk = d(), D = d();
+      const o = {};
+      if (chance(0.4)) o.causal = v(chance(0.5));
+      if (chance(0.2)) o.scale = num(pick([0.5, 1, 1e-30, 1e30, 3e38]));
+      if (chance(0.25)) o.mask = chance(0.5) ? t([Tq, Tk], 'i32', 'ids:2') : t([B, Tq, Tk], 'i32', 'ids:2');
+      const f = chance(0.15) ? 'big' : 'rand';
+      return [t([B, H, Tq, D], 'f32', f), t([B, H, Tk, D], 'f32', f), t([B, H, Tk, D]), opt(o)];
+    },
+    attentionBackward() {
+      const B = d1(), H = d1(), Tq = d(), Tk = d(), D = d();
+      const o = chance(0.5) ? { causal: v(chance(0.5)) } : {};
+      if (chance(0.2)) o.mask = t([Tq, Tk], 'i32', 'ids:2');
+      return [t([B, H, Tq, D]), t([B, H, Tk, D]), t([B, H, Tk, D]), t([B, H, Tq, D]), t([B, H, Tq]), t([B, H, Tq, D]), opt(o)];
+    },
+    boxIou() {
+      const N = db(), M = N > 1000 ? pick([N, 46341]) : d();
+      return [boxes([N, 4]), boxes([M, 4]), opt(chance(0.5) ? { kind: v(pick(['iou', 'giou', 'giou', 'diou', 1])) } : {})];
+    },
+    cycleReward() {
+      const B = d1(), G = d(), N = d();
+      const o = {};
+      for (const k of ['iouWeight', 'l1Weight', 'eps']) if (chance(0.3)) o[k] = num(pick([0, 1, 2, 1e-4, 1e38, 1e39, 3.4e38]));
+      if (chance(0.3)) o.mask = t([B, N], 'f32', pick(['ones', 'zeros', 'rand', 'ids:2']));
+      return [boxes([B, G, N, 4]), boxes([B, N, 4]), opt(o)];
+    },
+    gumbelSoftmax() {
+      const o = { tau: num(pick([1, 0.5, 2, 1e-30, 1e-45, 1e38])), seed: num(pick([0, 1, 7, 2 ** 53])) };
+      if (chance(0.5)) o.hard = v(chance(0.5));
+      if (chance(0.3)) o.offset = num(pick([0, 1, 2 ** 40]));
+      return [t([d(), d()]), opt(o)];
+    },
+    gumbelSoftmaxBackward() { const s = [d(), d()]; return [t(s), t(s, 'f32', 'rand'), num(pick([1, 0.5, 1e-30]))]; },
+    vqNearest() { const D = d(); return [t([d(), D]), t([d(), D])]; },
+    vqGather() { const K = d(); return [t([K, d()]), ids(chance(0.5) ? [d()] : [d(), d()], K)]; },
+    vqStats() {
+      const N = d(), K = d();
+      return [t([N, chance(0.2) ? 1 : d()]), ids([N], K), num(chance(0.1) ? pick([2 ** 31 - 1, 2 ** 30, 1e6]) : K)];
+    },
+    unary() { return [t(shape()), v(pick(['exp', 'log', 'tanh', 'sigmoid', 'relu', 'gelu', 'nope']))]; },
+    unaryBackward() { const s = shape(); return [t(s), t(s), v(pick(['exp', 'log', 'tanh', 'sigmoid', 'relu', 'gelu']))]; },
+    affine() { return [t(shape()), num(pick([1, -2, 0.5])), num(pick([0, 1, 1e38]))]; },
+    binary() {
+      const s = shape();
+      return [t(s), t(s.slice(int(0, s.length))), v(pick(['add', 'sub', 'mul', 'mul', 'div']))];
+    },
+    axpy() { const s = shape(); return [t(s), t(s), num(pick([1, -1, 0.5]))]; },
+    fill() { return [t(shape()), num(pick([0, 1, -3.5, NaN, Infinity]))]; },
+    sumToShape() { const s = shape(); return [t(s), v(s.slice(int(0, s.length))), num(1)]; },
+    sumLast() { return [t(shape()), num(1)]; },
+    expandLast() { return [t(shape()), num(chance(0.05) ? pick([2 ** 31 - 1, 65536]) : d()), num(1)]; },
+    sumSquares() { return [t(shape())]; },
+    matmul() {
+      const M = db(), K = M > 1000 ? 1 : d(), N = M > 1000 ? pick([M, 46341]) : d();
+      const batch = chance(0.3) ? [d1()] : [];
+      const o = {};
+      if (chance(0.3)) o.transA = v(chance(0.5));
+      if (chance(0.3)) o.transB = v(chance(0.5));
+      const a = o.transA && o.transA.v ? [...batch, K, M] : [...batch, M, K];
+      const b = o.transB && o.transB.v ? [...batch, N, K] : [...batch, K, N];
+      return [t(a), t(b), opt(o)];
+    },
+    linear() {
+      const S = db(), In = S > 1000 ? 1 : d(), Out = S > 1000 ? pick([S, 46341]) : d();
+      const args = [t([S, In]), t([Out, In])];
+      if (chance(0.5)) args.push(t([Out]));
+      return args;
+    },
+    permute() {
+      const s = shape();
+      const p = s.map((_, i) => i);
+      for (let i = p.length - 1; i > 0; i--) { const j = int(0, i); [p[i], p[j]] = [p[j], p[i]]; }
+      return [t(s), v(p)];
+    },
+    slice() {
+      const s = shape();
+      const ax = s.length ? int(0, s.length - 1) : 0, n = s[ax] ?? 0;
+      const a = int(0, n);
+      return [t(s), num(ax), num(a), num(int(a, n))];
+    },
+    sliceBackward() {
+      const s = shape();
+      const ax = s.length ? int(0, s.length - 1) : 0;
+      const size = chance(0.05) ? 2 ** 31 - 1 : (s[ax] ?? 0) + int(0, 3);
+      return [t(s), num(ax), num(int(0, Math.max(0, Math.min(size, 8) - (s[ax] ?? 0)))), num(size)];
+    },
+    concat() {
+      const s = shape();
+      if (!s.length) s.push(d());
+      const ax = int(0, s.length - 1);
+      const xs = Array.from({ length: int(0, 3) }, () => { const c = s.slice(); c[ax] = d(); return t(c); });
+      return [{ a: xs }, num(ax)];
+    },
+    layerNorm() { const s = shape(1), dd = s[s.length - 1]; return [t(s), t([dd]), t([dd]), num(pick([1e-5, 0, 1e-30]))]; },
+    layerNormBackward() {
+      const s = shape(1), dd = s[s.length - 1], lead = s.slice(0, -1);
+      return [t(s), t(s), t([dd]), t(lead), t(lead, 'f32', 'ones')];
+    },
+    softmax() { return [t(shape()), v(chance(0.5))]; },
+    softmaxBackward() { const s = shape(); return [t(s), t(s), v(chance(0.5))]; },
+    crossEntropy() { const N = d(), V = d(); return [t([N, V]), ids([N], V), num(pick([-100, 0, 1]))]; },
+    crossEntropyBackward() {
+      const N = d(), V = d();
+      return [t([N, V]), ids([N], V), t([N]), t([N]), num(pick([-100, 0, 1]))];
+    },
+    embedding() {
+      const big = chance(0.04), V = big ? 1 : d(), D = big ? 46341 : d();
+      return [t([V, D]), ids(big ? [46341] : chance(0.5) ? [d()] : [d(), d()], V)];
+    },
+    embeddingBackward() {
+      const S = d(), D = d(), V = chance(0.05) ? pick([2 ** 31 - 1, 2 ** 30]) : d();
+      return [t([S, D]), ids([S], V), num(V)];
+    },
+    adamw() {
+      const n = int(0, 3), lists = [[], [], [], []];
+      for (let i = 0; i < n; i++) { const s = shape(); for (const l of lists) l.push(t(s)); }
+      const o = {};
+      for (const k of ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'step']) {
+        if (chance(0.4)) o[k] = num(pick({ lr: [1e-3, 1e39, 0], beta1: [0.9, 1, 0], beta2: [0.999, 1], eps: [1e-8, 0, 1e-50], weightDecay: [0, 0.1], step: [1, 2, 0, 1.5] }[k]));
+      }
+      return [...lists.map((l) => ({ a: l })), opt(o)];
+    },
+    fromArray() {
+      const s = shapeArg();
+      const n = Array.isArray(s) && s.every((x) => Number.isInteger(x) && x >= 0) ? s.reduce((a, b) => a * b, 1) : 3;
+      const len = n <= 1 << 16 ? (chance(0.85) ? n : int(0, 8)) : 0;
+      const dt = pick(['f32', 'f32', 'i32', 'f64', undefined]);
+      const data = chance(0.9) ? code(`new ${dt === 'i32' ? 'Int32' : 'Float32'}Array(${len})`)
+        : code(pick(['new Float32Array(new ArrayBuffer(20), 4, 3)', '[1, 2, 3]', 'new Float64Array(3)', 'null',
+          '(() => { const a = new Float32Array(4); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; })()']));
+      return [data, v(s), v(dt), v(pick(['cpu', 'cpu', 'cuda', 'gpu', undefined]))];
+    },
+    zeros() { return [v(shapeArg()), v(pick(['f32', 'i32', 'f64', undefined])), v(pick(['cpu', 'cpu', 'cuda', undefined]))]; },
+    fmaPeak() { return [v(pick([0.001, 0, -1, 61, NaN, 'x', undefined]))]; },
+    memory() { return []; },
+    backends() { return []; },
+    info() { return []; },
+    synchronize() { return []; },
+    emptyCache() { return []; },
+  };
+  // Tensor methods, as { method: name }: called on the first argument.
+  const METHODS = {
+    toArray: () => [],
+    to: () => [v(pick(['cpu', 'cuda', 'gpu', undefined, 1]))],
+    reshape: () => [v(shapeArg())],
+    clone: () => [],
+    dispose: () => [],
+    shape: null, size: null, dtype: null, device: null, disposed: null,  // getters
+  };
+
+  // A tensor shape: rank 0-4 of small dims; sometimes a huge dim beside a zero one (no elements).
+  function shape(minRank = 0) {
+    const s = Array.from({ length: int(minRank, 4) }, d);
+    if (chance(0.03) && s.length >= 2) { s[0] = pick(BIG); s[1] = 0; }
+    return s;
+  }
+  // A shape passed as an argument: also negative, fractional, non-numeric and too-large entries.
+  function shapeArg() {
+    if (chance(0.75)) return shape();
+    const s = shape();
+    const bad = pick([-1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 31 - 1, '2', null, 2 ** 53]);
+    if (s.length && chance(0.7)) s[int(0, s.length - 1)] = bad; else s.push(bad);
+    if (chance(0.2)) return pick([[2 ** 16, 2 ** 16], [46341, 46341], [2 ** 31 - 1, 2], Array(9).fill(1), 'x', 5]);
+    return s;
+  }
+
+  // Mutations: one thing off at a time, so checks past the first are reached too.
+  function tensors(args, out = []) {
+    for (const a of args) {
+      if (a && a.t) out.push(a);
+      else if (a && a.a) tensors(a.a, out);
+      else if (a && a.o) tensors(Object.values(a.o), out);
+    }
+    return out;
+  }
+  function mutate(args) {
+    const ts = tensors(args);
+    const m = int(0, 9);
+    if (m <= 2 && ts.length) {
+      const x = pick(ts), s = x.t[0];
+      if (m === 0 && s.length) s[int(0, s.length - 1)] = pick([0, 1, 2, 3, 9]);
+      else if (m === 1) { if (chance(0.5) && s.length) s.pop(); else s.push(pick([1, 2])); }
+      else x.t[1] = x.t[1] === 'f32' ? 'i32' : 'f32';
+    } else if (m === 3 && ts.length) pick(ts).disposed = true;
+    else if (m === 4 && ts.length) { const x = pick(ts); x.view = x.t[0].slice(); x.t[0] = [x.t[0].reduce((a, b) => a * b, 1)]; }
+    else if (m === 5 && ts.length) pick(ts).t[2] = pick(['nan', 'inf', 'special', 'big', 'zeros']);
+    else if (m === 6 && args.length) args[int(0, args.length - 1)] = weird();
+    else if (m === 7) { if (chance(0.5)) args.pop(); else args.push(weird()); }
+    else if (m === 8) {
+      const o = args.find((a) => a && a.o);
+      if (o) o.o[pick(['causal', 'scale', 'mask', 'tau', 'hard', 'seed', 'offset', 'kind', 'iouWeight', 'l1Weight', 'eps', 'transA', 'transB', 'lr', 'step', 'bogus'])] = weird();
+    } else if (ts.length >= 2) { const [a, b] = [pick(ts), pick(ts)]; a.t = b.t; }  // the same data twice (aliasing)
+    return args;
+  }
+
+  function lit(x) {
+    if (x === undefined) return 'undefined';
+    if (typeof x === 'number') return Object.is(x, -0) ? '-0' : Number.isNaN(x) ? 'NaN' : String(x);
+    if (Array.isArray(x)) return `[${x.map(lit).join(', ')}]`;
+    if (x && typeof x === 'object') return `{ ${Object.entries(x).map(([k, y]) => `${k}: ${lit(y)}`).join(', ')} }`;
+    return JSON.stringify(x);
+  }
+  function render(a) {
+    if (a.t) {
+      let s = `T(${lit(a.t[0])}, '${a.t[1]}', '${a.t[2]}', ${a.t[3]})`;
+      if (a.view) s = `V(${s}, ${lit(a.view)})`;
+      return a.disposed ? `D(${s})` : s;
+    }
+    if (a.a) return `[${a.a.map(render).join(', ')}]`;
+    if (a.o) return `{ ${Object.entries(a.o).map(([k, y]) => `${k}: ${render(y)}`).join(', ')} }`;
+    if ('code' in a) return a.code;
+    return lit(a.v);
+  }
+
+  const names = Object.keys(T);
+  return function next() {
+    if (chance(0.08)) {
+      const m = pick(Object.keys(METHODS));
+      const self = t(shape(), pick(['f32', 'i32']));
+      if (chance(0.15)) self.disposed = true;
+      if (chance(0.1)) { self.view = self.t[0].slice(); self.t[0] = [self.t[0].reduce((a, b) => a * b, 1)]; }
+      const recv = chance(0.03) ? '({})' : render(self);
+      if (!METHODS[m]) return { fn: `Tensor.${m}`, code: `${recv}.${m}`, check: null };
+      const margs = METHODS[m]();
+      const c = chance(0.03) ? `raw.NativeTensor.prototype.${m}.call(${recv}${margs.map((x) => ', ' + render(x)).join('')})`
+        : `${recv}.${m}(${margs.map(render).join(', ')})`;
+      return { fn: `Tensor.${m}`, code: c, check: null };
+    }
+    const fn = pick(names);
+    let args = T[fn]();
+    const pristine = chance(0.5);
+    if (!pristine) args = mutate(mutate(args).slice());
+    const self = ['memory', 'backends', 'info', 'synchronize', 'emptyCache'].includes(fn);
+    return { fn, code: `raw.${fn}${self ? '' : ''}(${args.map(render).join(', ')})`, check: pristine ? fn : null };
+  };
+}
+
+// Contract checks on successful, unmutated calls: what the docs promise about values.
+function contract(fn, result, code) {
+  const arr = (h) => (h && typeof h.toArray === 'function' && !h.disposed ? h.toArray() : null);
+  const finiteInputs = !/'(nan|inf|special|big|bigboxes)'/.test(code);
+  if (fn === 'boxIou' && !/'(nan|inf|special)'/.test(code)) {
+    const giou = /giou/.test(code);
+    for (const x of arr(result) || []) if (!(x >= (giou ? -1 : 0) && x <= 1)) return `boxIou gave ${x}, outside [${giou ? -1 : 0}, 1]`;
+  }
+  if (fn === 'cycleReward' && !/'(nan|inf|special|big)'/.test(code)) {
+    for (const x of arr(result.iou) || []) if (!(x >= 0 && x <= 1)) return `cycleReward iou ${x} outside [0, 1]`;
+    for (const k of ['reward', 'advantage']) for (const x of arr(result[k]) || []) if (!Number.isFinite(x)) return `cycleReward ${k} ${x} not finite`;
+  }
+  if (fn === 'attentionForward' && finiteInputs && !/mask|causal: true/.test(code)) {
+    const lse = arr(result.lse) || [];
+    const tk = /T\(\[\d+, \d+, (\d+), \d+\]/g;
+    tk.exec(code);
+    const m = tk.exec(code);  // k's shape
+    if (m && Number(m[1]) > 0) for (const x of lse) if (x === -Infinity || Number.isNaN(x)) return `attention lse ${x} for a row that sees every key`;
+    for (const x of arr(result.out) || []) if (Number.isNaN(x)) return 'attention out NaN on finite inputs';
+  }
+  if (fn === 'vqNearest' && finiteInputs) {
+    const K = Number((/T\(\[(\d+), \d+\], 'f32', '\w+', \d+\)\)$/.exec(code) || [])[1]);
+    for (const x of arr(result.indices) || []) if (!(x >= 0 && x < K)) return `vqNearest index ${x} outside [0, ${K})`;
+  }
+  return null;
+}
+
+function errorClass(e) {
+  if (!(e instanceof Error)) return 'non-Error thrown';
+  if (e.message === 'fuzz getter') return 'user getter threw';
+  return e.name || 'Error';
+}
+// Messages that leak C++ internals or say nothing.
+const UNCLEAR = /std::|basic_string|vector::|bad_alloc|napi_|Unknown failure|Invalid argument$|Error in native callback/;
+
+function child(opts) {
+  const lib = require('./fuzz-lib');
+  const { raw } = lib;
+  const eg = require(path.join(lib.root, 'dist'));
+  const live = [];
+  const T = (...a) => { const h = lib.T(...a); live.push(h); return h; };
+  const V = (t, s) => { const h = lib.V(t, s); live.push(h); return h; };
+  const D = lib.D;
+  const collect = (x, depth = 0) => {
+    if (!x || typeof x !== 'object' || depth > 3) return;
+    if (x instanceof raw.NativeTensor) { live.push(x); return; }
+    for (const y of Object.values(x)) collect(y, depth + 1);
+  };
+  const next = generator(opts.seed);
+  const counts = {}, perFn = {}, unclear = [], violations = [], slow = [];
+  const out = (s) => fs.writeSync(1, s + '\n');
+  for (let i = 0; i < opts.calls; i++) {
+    const c = next();
+    out(`#${i} ${c.code}`);
+    let cls = 'ok', result, msg = '';
+    const t0 = process.hrtime.bigint();
+    try {
+      result = new Function('raw', 'T', 'D', 'V', 'eg', `return ${c.code};`)(raw, T, D, V, eg);
+    } catch (e) {
+      cls = errorClass(e);
+      msg = e && e.message;
+      if (cls === 'non-Error thrown' || (cls !== 'user getter threw' && (!msg || UNCLEAR.test(msg)))) unclear.push(`${cls}: ${msg} <- ${c.code}`);
+    }
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (slow.length < 5 || ms > slow[slow.length - 1].ms) { slow.push({ ms: +ms.toFixed(1), code: c.code.slice(0, 300) }); slow.sort((a, b) => b.ms - a.ms); slow.length = Math.min(slow.length, 5); }
+    if (cls === 'ok' && c.check) {
+      collect(result);
+      const bad = contract(c.check, result, c.code);
+      if (bad) violations.push(`${bad} <- ${c.code}`);
+    } else collect(result);
+    counts[cls] = (counts[cls] || 0) + 1;
+    const f = (perFn[c.fn] ||= {});
+    f[cls] = (f[cls] || 0) + 1;
+    for (const h of live) h.dispose();
+    live.length = 0;
+  }
+  const mem = eg.memory();
+  out('SUMMARY ' + JSON.stringify({ calls: opts.calls, counts, perFn, unclear: unclear.slice(0, 20), unclearCount: unclear.length,
+    violations: violations.slice(0, 20), violationCount: violations.length, slowest: slow, leftTensors: mem.tensors, leftBytes: mem.bytes.cpu }));
+}
+
+// ---------------------------------------------------------------- the watcher (parent side)
+
+function parent(opts) {
+  const started = Date.now();
+  const args = [__filename, '--child', '--calls', String(opts.calls), '--seed', String(opts.seed)];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  let last = '', lastAt = Date.now(), buf = '', summary = null, stderr = '', failure = null, peakRssMb = 0;
+  proc.stdout.on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('#')) { last = line; lastAt = Date.now(); } else if (line.startsWith('SUMMARY ')) summary = JSON.parse(line.slice(8));
+    }
+  });
+  proc.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-20000); });
+  const watch = setInterval(() => {
+    let rssMb = 0;
+    try { rssMb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { /* exited */ }
+    peakRssMb = Math.max(peakRssMb, rssMb);
+    if (rssMb > opts.maxRssMb) failure = `memory: RSS ${rssMb.toFixed(0)} MB > ${opts.maxRssMb} MB`;
+    else if (Date.now() - lastAt > opts.hangMs) failure = `hang: no progress for ${opts.hangMs} ms`;
+    if (failure) { clearInterval(watch); proc.kill('SIGKILL'); }
+  }, 100);
+  proc.on('exit', (status, signal) => {
+    clearInterval(watch);
+    const seconds = (Date.now() - started) / 1000;
+    const repro = last.replace(/^#\d+ /, '');
+    const callNo = (/^#(\d+)/.exec(last) || [])[1];
+    if (!failure && (signal || status !== 0 || !summary)) failure = `crash: ${signal ? 'signal ' + signal : 'exit status ' + status}`;
+    if (!failure && summary && (summary.unclearCount || summary.violationCount)) failure = `${summary.unclearCount} unclear errors, ${summary.violationCount} contract violations`;
+    const report = { seed: opts.seed, calls: opts.calls, seconds, peakRssMb: Math.round(peakRssMb), failure, ...(summary || {}) };
+    if (failure && !summary) report.lastCall = { index: Number(callNo), code: repro };
+    if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
+    if (failure) {
+      console.log(`FUZZ FAILED (seed ${opts.seed}): ${failure}`);
+      if (!summary) {
+        console.log(`  at call #${callNo}:\n    ${repro}`);
+        console.log(`  reproduce from the package root:\n    node -e "const { raw, T, D, V } = require('./scripts/fuzz-lib'); ${repro.replace(/"/g, '\\"')}"`);
+        if (stderr) console.log('  stderr (tail):\n' + stderr.split('\n').slice(-15).map((l) => '    ' + l).join('\n'));
+      } else {
+        for (const u of summary.unclear) console.log('  unclear: ' + u);
+        for (const u of summary.violations) console.log('  contract: ' + u);
+      }
+      process.exitCode = 1;
+      return;
+    }
+    if (!opts.quiet) {
+      console.log(`fuzz: ${summary.calls} calls (seed ${opts.seed}) in ${seconds.toFixed(1)} s, peak RSS ${Math.round(peakRssMb)} MB: 0 crashes, 0 hangs`);
+      console.log('  by outcome: ' + Object.entries(summary.counts).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', '));
+      console.log(`  tensors left alive: ${summary.leftTensors}; slowest call ${summary.slowest[0] ? summary.slowest[0].ms + ' ms' : '-'}`);
+    }
+  });
+}
+
+const opts = parseArgs(process.argv.slice(2));
+if (opts.child) child(opts); else parent(opts);
