@@ -56,6 +56,8 @@ function values(n, dtype, fill, seed) {
 function T(shape, dtype = 'f32', fill = 'rand', seed = 1) {
   const n = shape.reduce((a, b) => a * b, 1);
   if (fill === 'zeros') return raw.zeros(shape, dtype, 'cpu');
+  // over the limit (or not a shape): no data to make; the native shape check must refuse it
+  if (!(n <= 2 ** 24)) return raw.fromArray(dtype === 'i32' ? new Int32Array(0) : new Float32Array(0), shape, dtype, 'cpu');
   return raw.fromArray(values(n, dtype, fill, seed), shape, dtype, 'cpu');
 }
 /** The same handle, disposed. */

@@ -100,8 +100,8 @@ function generator(seed) {
     vqNearest() { const D = d(); return [t([d(), D]), t([d(), D])]; },
     vqGather() { const K = d(); return [t([K, d()]), ids(chance(0.5) ? [d()] : [d(), d()], K)]; },
     vqStats() {
-      const N = d(), K = d();
-      return [t([N, chance(0.2) ? 1 : d()]), ids([N], K), num(chance(0.1) ? pick([2 ** 31 - 1, 2 ** 30, 1e6]) : K)];
+      const N = d(), K = d(), big = chance(0.1);  // a big K with D >= 1: over the limit, never a legal 4 GB
+      return [t([N, big || chance(0.2) ? 1 : d()]), ids([N], K), num(big ? pick([2 ** 31 - 1, 2 ** 30, 1e6]) : K)];
     },
     unary() { return [t(shape()), v(pick(['exp', 'log', 'tanh', 'sigmoid', 'relu', 'gelu', 'nope']))]; },
     unaryBackward() { const s = shape(); return [t(s), t(s), v(pick(['exp', 'log', 'tanh', 'sigmoid', 'relu', 'gelu']))]; },
