@@ -399,7 +399,10 @@ function child(opts) {
 function parent(opts) {
   const started = Date.now();
   const args = [__filename, '--child', '--calls', String(opts.calls), '--seed', String(opts.seed)];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  // Legal results near the 2^31 - 1 element limit take up to 8 GB; the child refuses tensors over
+  // 256 MB instead (a RangeError), so only a real leak or an unchecked size trips --max-rss-mb.
+  const env = { ECHOGEN_MAX_TENSOR_MB: '256', ...process.env };
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let last = '', lastAt = Date.now(), buf = '', summary = null, stderr = '', failure = null, peakRssMb = 0;
   proc.stdout.on('data', (chunk) => {
     buf += chunk;
@@ -410,7 +413,11 @@ function parent(opts) {
       if (line.startsWith('#')) { last = line; lastAt = Date.now(); } else if (line.startsWith('SUMMARY ')) summary = JSON.parse(line.slice(8));
     }
   });
-  proc.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-20000); });
+  let stderrHead = '';
+  proc.stderr.on('data', (chunk) => {
+    if (stderrHead.length < 4000) stderrHead += chunk;
+    stderr = (stderr + chunk).slice(-20000);
+  });
   const watch = setInterval(() => {
     let rssMb = 0;
     try { rssMb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]) / 1024; } catch { /* exited */ }
@@ -434,7 +441,7 @@ function parent(opts) {
       if (!summary) {
         console.log(`  at call #${callNo}:\n    ${repro}`);
         console.log(`  reproduce from the package root:\n    node -e "const { raw, T, D, V } = require('./scripts/fuzz-lib'); ${repro.replace(/"/g, '\\"')}"`);
-        if (stderr) console.log('  stderr (tail):\n' + stderr.split('\n').slice(-15).map((l) => '    ' + l).join('\n'));
+        if (stderr) console.log('  stderr (head):\n' + stderrHead.slice(0, 4000).split('\n').slice(0, 40).map((l) => '    ' + l).join('\n'));
       } else {
         for (const u of summary.unclear) console.log('  unclear: ' + u);
         for (const u of summary.violations) console.log('  contract: ' + u);

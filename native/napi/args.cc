@@ -45,9 +45,11 @@ NativeTensor* tensor_value(Napi::Env env, Napi::Value v, const char* fn, const c
   EchogenAddon& st = addon_state(env);
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(st.tensor_constructor.Value()))
     throw_type(env, std::string(fn) + ": " + name + " must be a Tensor, got " + seen(v));
-  NativeTensor* t = NativeTensor::Unwrap(v.As<Napi::Object>());
-  if (t->disposed()) throw Napi::Error::New(env, std::string(fn) + ": " + name + " was disposed");
-  return t;
+  // A disposed handle has no native object left (NativeTensor::Dispose removed the wrap).
+  void* native = nullptr;
+  if (napi_unwrap(env, v, &native) != napi_ok || !native || static_cast<NativeTensor*>(native)->disposed())
+    throw Napi::Error::New(env, std::string(fn) + ": " + name + " was disposed");
+  return static_cast<NativeTensor*>(native);
 }
 
 NativeTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
