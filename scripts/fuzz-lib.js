@@ -5,7 +5,8 @@
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const raw = require('bindings')({ bindings: 'echogen', module_root: root });
+// ECHOGEN_ADDON: another build of the addon (the sanitizer build), as lib/native.ts honours it too.
+const raw = process.env.ECHOGEN_ADDON ? require(process.env.ECHOGEN_ADDON) : require('bindings')({ bindings: 'echogen', module_root: root });
 
 // mulberry32: a small, fast, seedable generator (the data of a tensor is a function of its seed).
 function rng(seed) {

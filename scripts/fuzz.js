@@ -7,6 +7,11 @@
 //
 //   npm run fuzz -- [--calls N] [--seed S] [--hang-ms MS] [--max-rss-mb MB] [--json FILE]
 //
+// Sanitizer run: build with `npx cmake-js compile --out build-asan --CDECHOGEN_SANITIZE=ON`, then
+//   ECHOGEN_ADDON=$PWD/build-asan/Release/echogen.node LD_PRELOAD=$(gcc -print-file-name=libasan.so) \
+//   ASAN_OPTIONS=detect_leaks=0 npm run fuzz -- --calls 20000 --max-rss-mb 8192
+// (any "runtime error:" or AddressSanitizer report in the child's stderr fails the run).
+//
 // The calls run in a child process watched by this one (exit status, signal, RSS, time since the
 // last call began). Results: counts by outcome class (ok, TypeError, RangeError, Error) overall and
 // per function; contract checks on some successful results (IoU in [0, 1], finite rewards, ...).
@@ -197,7 +202,7 @@ function generator(seed) {
       return [data, v(s), v(dt), v(pick(['cpu', 'cpu', 'cuda', 'gpu', undefined]))];
     },
     zeros() { return [v(shapeArg()), v(pick(['f32', 'i32', 'f64', undefined])), v(pick(['cpu', 'cpu', 'cuda', undefined]))]; },
-    fmaPeak() { return [v(pick([0.001, 0, -1, 61, NaN, 'x', undefined]))]; },
+    fmaPeak() { return [v(pick([0.001, 1e-9, 0, -1, 61, NaN, 'x']))]; },  // (its default runs 0.5 s: not fuzzed)
     memory() { return []; },
     backends() { return []; },
     info() { return []; },
@@ -305,7 +310,7 @@ function generator(seed) {
     }
     const fn = pick(names);
     let args = T[fn]();
-    const pristine = chance(0.5);
+    const pristine = fn === 'fmaPeak' || chance(0.5);
     if (!pristine) args = mutate(mutate(args).slice());
     const self = ['memory', 'backends', 'info', 'synchronize', 'emptyCache'].includes(fn);
     return { fn, code: `raw.${fn}${self ? '' : ''}(${args.map(render).join(', ')})`, check: pristine ? fn : null };
@@ -413,8 +418,10 @@ function parent(opts) {
       if (line.startsWith('#')) { last = line; lastAt = Date.now(); } else if (line.startsWith('SUMMARY ')) summary = JSON.parse(line.slice(8));
     }
   });
-  let stderrHead = '';
+  let stderrHead = '', sanitizerReports = 0;
   proc.stderr.on('data', (chunk) => {
+    // under ECHOGEN_SANITIZE (LD_PRELOAD=libasan): UBSan reports and goes on, ASan reports and aborts
+    sanitizerReports += (String(chunk).match(/runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer/g) || []).length;
     if (stderrHead.length < 4000) stderrHead += chunk;
     stderr = (stderr + chunk).slice(-20000);
   });
@@ -433,7 +440,8 @@ function parent(opts) {
     const callNo = (/^#(\d+)/.exec(last) || [])[1];
     if (!failure && (signal || status !== 0 || !summary)) failure = `crash: ${signal ? 'signal ' + signal : 'exit status ' + status}`;
     if (!failure && summary && (summary.unclearCount || summary.violationCount)) failure = `${summary.unclearCount} unclear errors, ${summary.violationCount} contract violations`;
-    const report = { seed: opts.seed, calls: opts.calls, seconds, peakRssMb: Math.round(peakRssMb), failure, ...(summary || {}) };
+    if (!failure && sanitizerReports) failure = `${sanitizerReports} sanitizer reports`;
+    const report = { seed: opts.seed, calls: opts.calls, seconds, peakRssMb: Math.round(peakRssMb), sanitizerReports, failure, ...(summary || {}) };
     if (failure && !summary) report.lastCall = { index: Number(callNo), code: repro };
     if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
     if (failure) {
@@ -443,6 +451,7 @@ function parent(opts) {
         console.log(`  reproduce from the package root:\n    node -e "const { raw, T, D, V } = require('./scripts/fuzz-lib'); ${repro.replace(/"/g, '\\"')}"`);
         if (stderr) console.log('  stderr (head):\n' + stderrHead.slice(0, 4000).split('\n').slice(0, 40).map((l) => '    ' + l).join('\n'));
       } else {
+        if (sanitizerReports) console.log('  stderr (head):\n' + stderrHead.split('\n').slice(0, 40).map((l) => '    ' + l).join('\n'));
         for (const u of summary.unclear) console.log('  unclear: ' + u);
         for (const u of summary.violations) console.log('  contract: ' + u);
       }
