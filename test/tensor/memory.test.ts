@@ -1,7 +1,7 @@
 // Memory of loops that never yield to the event loop stays flat: dispose() (and tidy) release the
 // whole native side of a tensor at once, leaving no finalizer to wait for the loop to turn. Each scenario runs in its own
 // child process so the RSS numbers are its own (test/tensor/rss-flat.js; full counts recorded in
-// bench/results/memory-2026-11-30.md).
+// bench/results/reliability-2026-11-30.md).
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 

@@ -2,7 +2,7 @@
 // finalizers of collected wrappers must run from the GC, not wait for the loop to turn. Prints one
 // JSON line per scenario: RSS (MB) after a warm-up (start), the highest seen (peak), and at the end.
 // Usage: node test/tensor/rss-flat.js [--dispose N] [--gc N] [--tidy N]   (used by memory.test.ts;
-// the full counts are recorded in bench/results/memory-2026-11-30.md)
+// the full counts are recorded in bench/results/reliability-2026-11-30.md)
 const path = require('path');
 const eg = require(path.join(__dirname, '..', '..', 'dist'));
 
