@@ -312,8 +312,7 @@ function generator(seed) {
     let args = T[fn]();
     const pristine = fn === 'fmaPeak' || chance(0.5);
     if (!pristine) args = mutate(mutate(args).slice());
-    const self = ['memory', 'backends', 'info', 'synchronize', 'emptyCache'].includes(fn);
-    return { fn, code: `raw.${fn}${self ? '' : ''}(${args.map(render).join(', ')})`, check: pristine ? fn : null };
+    return { fn, code: `raw.${fn}(${args.map(render).join(', ')})`, check: pristine ? fn : null };
   };
 }
 
