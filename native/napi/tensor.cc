@@ -104,15 +104,21 @@ std::shared_ptr<Storage> allocate_storage(Napi::Env env, size_t bytes, Device de
 
 namespace {
 // Runs a member of the handle's JS surface, turning C++ exceptions into JS ones (as node-addon-api
-// does for the members it defines).
+// does for the members it defines). Nothing escapes: with the env shutting down (a terminated
+// worker) the error cannot be thrown and is dropped, as NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS does.
 template <typename F>
 napi_value guarded(napi_env env, F&& f) {
   try {
-    return f();
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-  } catch (const std::exception& e) {
-    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    try {
+      return f();
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    } catch (...) {
+      Napi::Error::New(env, "Tensor: an unexpected native exception").ThrowAsJavaScriptException();
+    }
+  } catch (...) {
   }
   return nullptr;
 }
