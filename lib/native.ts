@@ -48,7 +48,8 @@ interface NativeCore {
   synchronize(): void;
 }
 
-const raw = bindings('echogen') as NativeCore & Record<string, unknown>;
+// ECHOGEN_ADDON names another build of the addon (the sanitizer build of scripts/fuzz.js, say).
+const raw = (process.env.ECHOGEN_ADDON ? require(process.env.ECHOGEN_ADDON) : bindings('echogen')) as NativeCore & Record<string, unknown>;
 
 /**
  * Native errors are created in the addon's realm; inside a vm context (jest, for one) they would fail

@@ -124,12 +124,22 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  if (result instanceof Promise) throw new TypeError('tidy: fn must be synchronous (it returned a Promise)');
+  if (isThenable(result)) {
+    // Tensors made after its first await would escape the scope and leak: refuse, and free what
+    // the synchronous part made (the promise's eventual value cannot be kept, so nothing is).
+    for (const t of scope) t.dispose();
+    (result as PromiseLike<unknown>).then(undefined, () => undefined);  // its rejection has no one left to handle it
+    throw new TypeError('tidy: fn returned a Promise; tidy needs a synchronous fn (call tidy inside the async code, around each synchronous step)');
+  }
   const keepSet = new Set<Tensor>();
   collect(result, keepSet);
   for (const t of scope) if (!keepSet.has(t)) t.dispose();
   if (scopes.length) for (const t of keepSet) if (scope.has(t)) scopes[scopes.length - 1].add(t);
   return result;
+}
+
+function isThenable(x: unknown): boolean {
+  return x instanceof Promise || (x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as { then?: unknown }).then === 'function');
 }
 
 /** Exempts a tensor from the enclosing tidy() scopes. */

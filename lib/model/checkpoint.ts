@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '../tensor';
 import { EchoGenConfig, checkConfig } from './config';
-import { CheckpointError, readSafetensors, writeSafetensors } from './safetensors';
+import { CheckpointError, SafetensorsHeader, readSafetensors, writeSafetensors } from './safetensors';
+import { Vocabulary } from './vocabulary';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
@@ -57,7 +58,9 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     throw new CheckpointError(cfgFile, (e as Error).message);
   }
   const wFile = path.join(dir, WEIGHTS_FILE);
-  const { tensors } = readSafetensors(wFile);
+  // Checked against the header before any tensor (or the model, after) is allocated: a config.json
+  // saying dim 8192 or 10^5 layers once made load allocate 7 GB or more before the mismatch showed.
+  const { tensors } = readSafetensors(wFile, { checkHeader: (h) => checkAgainstHeader(config, h), finite: true });
   const codebook = tensors[CODEBOOK_KEY];
   const fail = (reason: string): never => {
     for (const t of Object.values(tensors)) t.dispose();
@@ -70,4 +73,32 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   }
   delete tensors[CODEBOOK_KEY];
   return { config, state: tensors, codebook };
+}
+
+/**
+ * The shapes config.json implies, against the weights' header: the token and position tables, the
+ * number of blocks and every block's MLP width, which with the bounds of checkConfig fix what the
+ * model then allocates from the config to what the file holds.
+ */
+function checkAgainstHeader(config: EchoGenConfig, header: SafetensorsHeader): void {
+  const shapes = new Map(header.entries.map(([name, e]) => [name, e.shape]));
+  const says = (what: string, want: number[], name: string): void => {
+    const got = shapes.get(name);
+    if (!got) throw new Error(`config.json implies ${what}, but there is no tensor '${name}'`);
+    if (got.length !== want.length || got.some((d, i) => d !== want[i])) throw new Error(`config.json implies ${what}: '${name}' must have shape [${want}], the file holds [${got}]`);
+  };
+  const { dim } = config;
+  const vocab = new Vocabulary(config.words, config.codebookSize);
+  says(`dim ${dim} and a vocabulary of ${vocab.size}`, [vocab.size, dim], 'tokens.weight');
+  says(`maxPositions ${config.maxPositions} and dim ${dim}`, [config.maxPositions, dim], 'positions.weight');
+  const blocks = new Set<number>();
+  for (const name of shapes.keys()) {
+    const m = /^blocks\.(\d+)\./.exec(name);
+    if (m) blocks.add(Number(m[1]));
+  }
+  if (blocks.size !== config.layers || [...blocks].some((b) => b >= config.layers)) {
+    throw new Error(`config.json says layers ${config.layers}, but the file holds ${blocks.size} blocks (indices ${[...blocks].sort((a, b) => a - b).slice(0, 8).join(', ')}${blocks.size > 8 ? ', ...' : ''})`);
+  }
+  const hidden = Math.round(dim * config.mlpRatio);
+  for (let i = 0; i < config.layers; i++) says(`dim ${dim} and mlpRatio ${config.mlpRatio}`, [hidden, dim], `blocks.${i}.mlp.fc.weight`);
 }

@@ -37,6 +37,13 @@ export const presets: Record<PresetName, ModelShape> = {
 };
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;
+// Sane bounds, far above anything that trains here, so a corrupt or hostile config is refused before
+// it sizes any allocation (each stays well inside the 2^31 - 1 elements a tensor may hold).
+const MAX: Record<(typeof INT_FIELDS)[number], number> = {
+  dim: 16384, layers: 1024, heads: 1024, maxPositions: 1 << 20, imageSize: 4096, patchSize: 256, codebookSize: 1 << 20, seed: Number.MAX_SAFE_INTEGER,
+};
+const MAX_MLP_RATIO = 64;
+const MAX_WORDS = 1 << 20;
 
 /** Checks a config read from anywhere (a user, config.json); `where` (if not empty) prefixes errors. */
 export function checkConfig(c: unknown, where: string): EchoGenConfig {
@@ -46,14 +53,18 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   for (const k of INT_FIELDS) {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new RangeError(`${at}config.${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+    if (v > MAX[k]) throw new RangeError(`${at}config.${k} must be at most ${MAX[k]}, got ${v}`);
   }
-  if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0)) throw new RangeError(`${at}config.mlpRatio must be a positive number, got ${JSON.stringify(o.mlpRatio)}`);
+  if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0 && o.mlpRatio <= MAX_MLP_RATIO)) throw new RangeError(`${at}config.mlpRatio must be a positive number at most ${MAX_MLP_RATIO}, got ${JSON.stringify(o.mlpRatio)}`);
   if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
   for (const k of ['geometry', 'layoutMap'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${at}config.${k} must be a boolean, got ${JSON.stringify(o[k])}`);
   }
+  if (o.words.length > MAX_WORDS) throw new RangeError(`${at}config.words has ${o.words.length} entries, at most ${MAX_WORDS}`);
   const cfg = o as unknown as EchoGenConfig;
+  if (cfg.heads > cfg.dim) throw new RangeError(`${at}config.heads (${cfg.heads}) must be at most config.dim (${cfg.dim})`);
   if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
+  if (cfg.maxPositions * cfg.dim > 2 ** 31 - 1) throw new RangeError(`${at}config.maxPositions * config.dim (${cfg.maxPositions} * ${cfg.dim}) exceeds a tensor's 2^31 - 1 elements`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
   return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false };
 }

@@ -10,7 +10,7 @@ import { Tensor, tensor } from '../tensor';
 const DTYPES = { F32: 'f32', I32: 'i32' } as const;
 type SafeDType = keyof typeof DTYPES;
 
-interface HeaderEntry { dtype: SafeDType; shape: number[]; data_offsets: [number, number]; }
+export interface HeaderEntry { dtype: SafeDType; shape: number[]; data_offsets: [number, number]; }
 
 export interface SafetensorsFile {
   tensors: Record<string, Tensor>;
@@ -75,51 +75,112 @@ export function writeSafetensors(file: string, tensors: Record<string, Tensor>, 
   fs.renameSync(tmp, file);
 }
 
-/** Reads a safetensors file; any truncation or inconsistency is a CheckpointError naming the file. */
-export function readSafetensors(file: string): SafetensorsFile {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new CheckpointError(file, `cannot read (${(e as Error).message})`);
-  }
+/** A checked header: every entry's dtype, shape and byte range, read without the data. */
+export interface SafetensorsHeader {
+  entries: [string, HeaderEntry][];
+  metadata: Record<string, string>;
+}
+
+export interface ReadOptions {
+  /** Called with the checked header before any tensor is made; throw to refuse the file. */
+  checkHeader?: (header: SafetensorsHeader) => void;
+  /** Refuse F32 data holding NaN or +-Infinity (the error names the tensor and the element). */
+  finite?: boolean;
+}
+
+/**
+ * Reads a safetensors file; any truncation or inconsistency is a CheckpointError naming the file.
+ * Only the header is read before it is checked; then each tensor's bytes are read straight into
+ * its own buffer, so a failed load holds at most the file's size.
+ */
+export function readSafetensors(file: string, opts: ReadOptions = {}): SafetensorsFile {
   const fail = (reason: string): never => { throw new CheckpointError(file, reason); };
-  if (buf.length < 8) fail(`truncated: ${buf.length} bytes, shorter than the 8-byte header length`);
-  const headerLen = buf.readBigUInt64LE(0);
-  if (headerLen > BigInt(buf.length - 8)) fail(`truncated or corrupt: header length ${headerLen} exceeds the ${buf.length - 8} bytes after it`);
-  const hl = Number(headerLen);
-  let header: unknown;
+  let fd: number;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + hl).toString('utf8'));
+    fd = fs.openSync(file, 'r');
   } catch (e) {
-    fail(`corrupt header: not valid JSON (${(e as Error).message})`);
+    return fail(`cannot read (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('corrupt header: not a JSON object');
-  const dataStart = 8 + hl;
-  const dataLen = buf.length - dataStart;
-  const entries: [string, HeaderEntry][] = [];
-  let metadata: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') { metadata = checkMetadata(raw, fail); continue; }
-    entries.push([name, checkEntry(name, raw, dataLen, fail)]);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) fail(`cannot read (${st.isDirectory() ? 'EISDIR: it is a directory' : 'not a regular file'})`);
+    const size = st.size;
+    if (size < 8) fail(`truncated: ${size} bytes, shorter than the 8-byte header length`);
+    const lenBuf = Buffer.alloc(8);
+    readExactly(fd, lenBuf, 0, fail);
+    const headerLen = lenBuf.readBigUInt64LE(0);
+    if (headerLen > BigInt(size - 8)) fail(`truncated or corrupt: header length ${headerLen} exceeds the ${size - 8} bytes after it`);
+    const hl = Number(headerLen);
+    const headerBuf = Buffer.alloc(hl);
+    readExactly(fd, headerBuf, 8, fail);
+    let header: unknown;
+    try {
+      header = JSON.parse(headerBuf.toString('utf8'));
+    } catch (e) {
+      fail(`corrupt header: not valid JSON (${(e as Error).message})`);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('corrupt header: not a JSON object');
+    const dataStart = 8 + hl;
+    const dataLen = size - dataStart;
+    const entries: [string, HeaderEntry][] = [];
+    let metadata: Record<string, string> = {};
+    for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+      if (name === '__metadata__') { metadata = checkMetadata(raw, fail); continue; }
+      entries.push([name, checkEntry(name, raw, dataLen, fail)]);
+    }
+    // The data regions must tile the data section exactly: no overlap, no gap, nothing after.
+    const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+    let expect = 0;
+    for (const [name, e] of sorted) {
+      if (e.data_offsets[0] !== expect) fail(`corrupt: tensor '${name}' starts at byte ${e.data_offsets[0]} of the data, expected ${expect} (overlap or gap)`);
+      expect = e.data_offsets[1];
+    }
+    if (expect !== dataLen) fail(expect < dataLen ? `corrupt: ${dataLen - expect} unexpected bytes after the last tensor` : `truncated: the data needs ${expect} bytes, the file has ${dataLen}`);
+    if (opts.checkHeader) {
+      try {
+        opts.checkHeader({ entries, metadata });
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    }
+    const tensors: Record<string, Tensor> = {};
+    try {
+      for (const [name, e] of entries) {
+        const [b, end] = e.data_offsets;
+        // A fresh, aligned buffer (the file offset need not be a multiple of 4), read into directly.
+        const bytes = new Uint8Array(end - b);
+        readExactly(fd, bytes, dataStart + b, fail);
+        const le = toLittleEndian(bytes);
+        const data = e.dtype === 'F32' ? new Float32Array(le.buffer, 0, (end - b) / 4) : new Int32Array(le.buffer, 0, (end - b) / 4);
+        if (opts.finite && e.dtype === 'F32') {
+          for (let i = 0; i < data.length; i++) {
+            if (!Number.isFinite(data[i])) fail(`tensor '${name}' holds ${data[i]} at element ${i} of [${e.shape}]; weights must be finite`);
+          }
+        }
+        tensors[name] = tensor(data, e.shape, { dtype: DTYPES[e.dtype] });
+      }
+    } catch (err) {
+      for (const t of Object.values(tensors)) t.dispose();
+      throw err;
+    }
+    return { tensors, metadata };
+  } finally {
+    fs.closeSync(fd);
   }
-  // The data regions must tile the data section exactly: no overlap, no gap, nothing after.
-  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
-  let expect = 0;
-  for (const [name, e] of sorted) {
-    if (e.data_offsets[0] !== expect) fail(`corrupt: tensor '${name}' starts at byte ${e.data_offsets[0]} of the data, expected ${expect} (overlap or gap)`);
-    expect = e.data_offsets[1];
+}
+
+function readExactly(fd: number, into: Uint8Array, position: number, fail: (r: string) => never): void {
+  let done = 0;
+  while (done < into.length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, into, done, into.length - done, position + done);
+    } catch (e) {
+      return fail(`cannot read (${(e as Error).message})`);
+    }
+    if (n === 0) fail(`truncated: the file ended while reading bytes ${position + done}..${position + into.length}`);
+    done += n;
   }
-  if (expect !== dataLen) fail(expect < dataLen ? `corrupt: ${dataLen - expect} unexpected bytes after the last tensor` : `truncated: the data needs ${expect} bytes, the file has ${dataLen}`);
-  const tensors: Record<string, Tensor> = {};
-  for (const [name, e] of entries) {
-    const [b, end] = e.data_offsets;
-    // Copy into a fresh, aligned buffer (the file buffer's offset need not be a multiple of 4).
-    const bytes = toLittleEndian(Uint8Array.from(buf.subarray(dataStart + b, dataStart + end)));
-    const data = e.dtype === 'F32' ? new Float32Array(bytes.buffer, 0, (end - b) / 4) : new Int32Array(bytes.buffer, 0, (end - b) / 4);
-    tensors[name] = tensor(data, e.shape, { dtype: DTYPES[e.dtype] });
-  }
-  return { tensors, metadata };
 }
 
 function checkMetadata(raw: unknown, fail: (r: string) => never): Record<string, string> {

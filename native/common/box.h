@@ -12,8 +12,13 @@ struct BoxF {
 
 EG_HD float box_min(float a, float b) { return a < b ? a : b; }
 EG_HD float box_max(float a, float b) { return a > b ? a : b; }
-// false for NaN and +-inf; bitwise & (no short circuit) keeps the CPU's validity scan branch-free
-EG_HD bool box_finite(float v) { return (v >= -3.402823466e38f) & (v <= 3.402823466e38f); }
+// Coordinates are held to |v| <= 2^62 (about 4.6e18): a width is then at most 2^63, an area or the
+// enclosing box's area at most 2^126 and a union at most 2^127, all inside f32's range (~2^128).
+// Larger finite coordinates overflowed an area to inf and IoU to inf/inf = NaN (coordinates of 1e19
+// did), so they make a box invalid and the error says why. False for NaN and +-inf too; bitwise &
+// (no short circuit) keeps the CPU's validity scan branch-free.
+#define EG_BOX_COORD_MAX 4.611686018427387904e18f
+EG_HD bool box_finite(float v) { return (v >= -EG_BOX_COORD_MAX) & (v <= EG_BOX_COORD_MAX); }
 
 EG_HD bool box_valid(BoxF b) {
   return box_finite(b.x1) & box_finite(b.y1) & box_finite(b.x2) & box_finite(b.y2) & (b.x1 <= b.x2) & (b.y1 <= b.y2);
@@ -61,9 +66,14 @@ EG_HD float box_l1(BoxF a, BoxF b) {
   return 0.25f * ((d0 < 0.f ? -d0 : d0) + (d1 < 0.f ? -d1 : d1) + (d2 < 0.f ? -d2 : d2) + (d3 < 0.f ? -d3 : d3));
 }
 
-// The reward of one sample from its masked sums; a layout with no real object earns 0.
+// The reward of one sample from its masked sums; a layout with no real object earns 0. Computed in
+// double and saturated to f32's range: weights up to f32's max times sums of large L1 terms would
+// otherwise give inf - inf = NaN, and an infinite reward a NaN advantage.
 EG_HD float box_reward(float iou_sum, float l1_sum, float count, float iou_weight, float l1_weight) {
-  return count > 0.f ? (iou_weight * iou_sum - l1_weight * l1_sum) / count : 0.f;
+  if (!(count > 0.f)) return 0.f;
+  double r = (static_cast<double>(iou_weight) * iou_sum - static_cast<double>(l1_weight) * l1_sum) / count;
+  r = r < -3.4028234663852886e38 ? -3.4028234663852886e38 : r > 3.4028234663852886e38 ? 3.4028234663852886e38 : r;
+  return static_cast<float>(r);
 }
 
 }  // namespace echogen

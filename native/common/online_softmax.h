@@ -7,6 +7,7 @@
 // was visible), l = sum of exp2(s - m) over the visible scores, acc = sum of exp2(s - m) * v.
 #pragma once
 #include <cmath>
+#include <limits>
 
 #include "common/hd.h"
 
@@ -31,11 +32,18 @@ EG_HD float online_softmax_rescale(float& m, float tile_max) {
 // yet uses 0 so -inf - -inf never makes a NaN (every p of such a row is exp2(-inf) = 0).
 EG_HD float online_softmax_pivot(float m) { return m == -INFINITY ? 0.f : m; }
 
-// The natural-log sum of exp of the (unscaled-by-log2e) scores; -inf for a row with no key.
-EG_HD float online_softmax_lse(float m, float l) { return l > 0.f ? (m + log2f(l)) * kLn2 : -INFINITY; }
+// The natural-log sum of exp of the (unscaled-by-log2e) scores; -inf for a row with no key, +inf
+// for a row where a scaled score overflowed f32 to +inf (m = +inf; its l is NaN): such a row's
+// softmax is not representable, and it must not pass for a row that sees nothing.
+EG_HD float online_softmax_lse(float m, float l) {
+  return m == INFINITY ? INFINITY : l > 0.f ? (m + log2f(l)) * kLn2 : -INFINITY;
+}
 
-// 1/l for the final normalisation; 0 for an empty row so its output is 0, never NaN.
-EG_HD float online_softmax_inv_sum(float l) { return l > 0.f ? 1.f / l : 0.f; }
+// 1/l for the final normalisation; 0 for an empty row so its output is 0, never NaN; NaN for a
+// row whose scores overflowed (see above), so its output says so instead of reading as 0.
+EG_HD float online_softmax_inv_sum(float m, float l) {
+  return m == INFINITY ? std::numeric_limits<float>::quiet_NaN() : l > 0.f ? 1.f / l : 0.f;
+}
 
 // The backward's pivot from a saved lse: p = exp2(s - pivot) reproduces the forward's softmax.
 // An empty row (lse -inf) gets +inf, so every p of it is 0 and its gradients vanish.

@@ -108,7 +108,7 @@ void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq,
     gemm<false>(bqp, Dp, bk, s, bk, vp, Dp, o, Dp);
   }
   for (int64_t r = 0; r < bq; ++r) {
-    const float inv = online_softmax_inv_sum(l[r]);
+    const float inv = online_softmax_inv_sum(m[r], l[r]);
     float* dst = out + (bh * p.Tq + q0 + r) * D;
     for (int64_t c = 0; c < D; ++c) dst[c] = o[r * Dp + c] * inv;
     lse[bh * p.Tq + q0 + r] = online_softmax_lse(m[r], l[r]);

@@ -61,19 +61,21 @@ void iou_row(BoxF a, float area_a, const float* __restrict x1, const float* __re
 }
 
 // GRPO advantage of one group: (r - mean) / (unbiased std + eps). A group of one, or one whose
-// rewards are all equal, gets exactly 0 (not rounding noise divided by eps).
+// rewards are all equal, gets exactly 0 (not rounding noise divided by eps). Mean and variance in
+// double (as on the GPU): f32 sums of rewards near f32's max overflowed to inf and gave NaN.
 void group_advantage(const float* reward, int64_t G, float eps, float* advantage) {
-  float sum = 0.f, lo = reward[0], hi = reward[0];
+  double sum = 0.0;
+  float lo = reward[0], hi = reward[0];
   for (int64_t g = 0; g < G; ++g) {
     sum += reward[g];
     lo = std::min(lo, reward[g]);
     hi = std::max(hi, reward[g]);
   }
-  float mean = sum / static_cast<float>(G), ss = 0.f;
+  double mean = sum / static_cast<double>(G), ss = 0.0;
   for (int64_t g = 0; g < G; ++g) ss += (reward[g] - mean) * (reward[g] - mean);
-  float denom = G > 1 ? std::sqrt(ss / static_cast<float>(G - 1)) + eps : 0.f;
-  bool flat = G < 2 || lo == hi || !(denom > 0.f);
-  for (int64_t g = 0; g < G; ++g) advantage[g] = flat ? 0.f : (reward[g] - mean) / denom;
+  double denom = G > 1 ? std::sqrt(ss / static_cast<double>(G - 1)) + eps : 0.0;
+  bool flat = G < 2 || lo == hi || !(denom > 0.0);
+  for (int64_t g = 0; g < G; ++g) advantage[g] = flat ? 0.f : static_cast<float>((reward[g] - mean) / denom);
 }
 
 

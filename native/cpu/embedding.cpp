@@ -17,6 +17,7 @@ void embedding(ThreadPool& pool, int64_t n, int64_t d, const float* table, const
 
 void embedding_backward(ThreadPool& pool, int64_t n, int64_t v, int64_t d, const float* dout, const int32_t* ids,
                         float* dtable) {
+  if (v * d == 0) return;  // an empty table (v = 0 would also divide by zero tasks below)
   std::memset(dtable, 0, static_cast<size_t>(v * d) * sizeof(float));
   const int64_t tasks = std::min<int64_t>(v, std::max(1, pool.size()) * 4);
   const int64_t per = (v + tasks - 1) / tasks;

@@ -255,6 +255,7 @@ void gumbel_softmax(ThreadPool& pool, const float* logits, int64_t N, int64_t V,
 
 void gumbel_softmax_backward(ThreadPool& pool, const float* dy, const float* soft, int64_t N, int64_t V, float tau,
                              float* dlogits) {
+  if (N * V == 0) return;  // nothing to write (and no empty rows to walk)
   float inv_tau = 1.f / tau;
   int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(V, 1));
   pool.parallel_for(N, grain, [&](int64_t n0, int64_t n1) {

@@ -26,6 +26,7 @@ void cross_entropy(ThreadPool& pool, int64_t rows, int64_t v, const float* logit
 
 void cross_entropy_backward(ThreadPool& pool, int64_t rows, int64_t v, const float* logits, const int32_t* targets,
                             int32_t ignore_index, const float* lse, const float* dloss, float* dlogits) {
+  if (rows * v == 0) return;  // nothing to write (and no empty rows to walk)
   pool.parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, v)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* x = logits + r * v;

@@ -38,6 +38,7 @@ void layer_norm(ThreadPool& pool, int64_t rows, int64_t d, const float* x, const
 void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t d, const float* dy, const float* x,
                          const float* gamma, const float* mean, const float* rstd, float* dx, float* dgamma,
                          float* dbeta) {
+  if (d == 0) return;  // dx, dgamma, dbeta are all empty (and a huge `rows` need not be walked)
   // dgamma/dbeta are column sums over rows: partials per fixed block of rows, combined in order.
   const int64_t per_block = std::max<int64_t>(8, row_grain(d) * 4);
   const int64_t blocks = std::max<int64_t>(1, ceil_div(rows, per_block));
@@ -78,6 +79,7 @@ void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t d, const float*
 }
 
 void softmax(ThreadPool& pool, int64_t rows, int64_t d, const float* x, bool log, float* y) {
+  if (rows * d == 0) return;  // a [2^31 - 1, 0] input once looped over its 2^31 empty rows (28 s)
   pool.parallel_for(rows, row_grain(d), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * d;
@@ -99,6 +101,7 @@ void softmax(ThreadPool& pool, int64_t rows, int64_t d, const float* x, bool log
 }
 
 void softmax_backward(ThreadPool& pool, int64_t rows, int64_t d, const float* y, const float* dy, bool log, float* dx) {
+  if (rows * d == 0) return;  // nothing to write (and no empty rows to walk)
   pool.parallel_for(rows, row_grain(d), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* yr = y + r * d;

@@ -180,7 +180,7 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
     const int64_t qi = q0 + row0 + i;
     const float lsum = warp_sum<8>(l[i]);
     if (qi >= p.Tq) continue;
-    const float inv = online_softmax_inv_sum(lsum);
+    const float inv = online_softmax_inv_sum(m[i], lsum);
 #pragma unroll
     for (int c = 0; c < C::NC; ++c) {
       const int col = cg + 8 * c;

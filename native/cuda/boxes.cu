@@ -116,8 +116,10 @@ __global__ void cycle_reward_kernel(const float4* __restrict__ pred, const float
     __syncwarp();  // orders these scratch writes before other lanes read them
   }
 
-  // pass 3: rewards, then the group's mean, unbiased std and advantages
-  float sum = 0.f, lo = INFINITY, hi = -INFINITY;
+  // pass 3: rewards, then the group's mean, unbiased std and advantages (in double, as on the CPU:
+  // f32 sums of rewards near f32's max overflowed and gave NaN advantages)
+  double sum = 0.0;
+  float lo = INFINITY, hi = -INFINITY;
   for (int g = lane; g < G; g += 32) {
     float r = box_reward(N ? si[g] : 0.f, N ? sl[g] : 0.f, count, opt.iou_weight, opt.l1_weight);
     si[g] = r;
@@ -125,15 +127,15 @@ __global__ void cycle_reward_kernel(const float4* __restrict__ pred, const float
     lo = fminf(lo, r);
     hi = fmaxf(hi, r);
   }
-  const float mean = warp_sum(sum) / static_cast<float>(G);
+  const double mean = warp_sum(sum) / static_cast<double>(G);
   lo = warp_min(lo);
   hi = warp_max(hi);
-  float ss = 0.f;
+  double ss = 0.0;
   for (int g = lane; g < G; g += 32) ss += (si[g] - mean) * (si[g] - mean);
   ss = warp_sum(ss);
-  const float denom = G > 1 ? sqrtf(ss / static_cast<float>(G - 1)) + opt.eps : 0.f;
-  const bool flat = G < 2 || lo == hi || !(denom > 0.f);  // equal rewards: exactly 0, not noise / eps
-  for (int g = lane; g < G; g += 32) sl[g] = flat ? 0.f : (si[g] - mean) / denom;
+  const double denom = G > 1 ? sqrt(ss / static_cast<double>(G - 1)) + opt.eps : 0.0;
+  const bool flat = G < 2 || lo == hi || !(denom > 0.0);  // equal rewards: exactly 0, not noise / eps
+  for (int g = lane; g < G; g += 32) sl[g] = flat ? 0.f : static_cast<float>((si[g] - mean) / denom);
 }
 
 // Three device flags for one call, set to "no fault"; read() waits for the stream.

@@ -137,6 +137,7 @@ void layer_norm_backward(void* stream, int64_t rows, int64_t d, const float* dy,
     layer_norm_dx_kernel<<<static_cast<unsigned>(rows), row_threads(d), 0, s>>>(d, dy, x, gamma, mean, rstd, dx);
     check_launch("layer_norm_dx_kernel");
   }
+  if (d <= 0) return;  // dgamma, dbeta are empty (a grid of 0 blocks would be a launch error)
   const int64_t rows_per = std::max<int64_t>(256, (rows + 65534) / 65535);
   const int64_t parts = std::max<int64_t>(1, (rows + rows_per - 1) / rows_per);
   Scratch part(static_cast<size_t>(2 * parts * d), s);

@@ -38,10 +38,12 @@ __device__ __forceinline__ T warp_reduce(T v, Op op) {
 struct SumOp { __device__ float operator()(float a, float b) const { return a + b; } };
 struct MaxOp { __device__ float operator()(float a, float b) const { return fmaxf(a, b); } };
 struct MinOp { __device__ float operator()(float a, float b) const { return fminf(a, b); } };
+struct SumOpD { __device__ double operator()(double a, double b) const { return a + b; } };
 
 template <int Width = 32> __device__ __forceinline__ float warp_sum(float v) { return warp_reduce<Width>(v, SumOp{}); }
 template <int Width = 32> __device__ __forceinline__ float warp_max(float v) { return warp_reduce<Width>(v, MaxOp{}); }
 template <int Width = 32> __device__ __forceinline__ float warp_min(float v) { return warp_reduce<Width>(v, MinOp{}); }
+template <int Width = 32> __device__ __forceinline__ double warp_sum(double v) { return warp_reduce<Width>(v, SumOpD{}); }
 
 // Over the whole block (any blockDim that is a multiple of 32, up to 1024); `scratch` must hold 32
 // values; `identity` fills the missing warps. Synchronises the block twice.

@@ -35,6 +35,7 @@ size_t cache_limit_bytes(size_t fallback_mb) {
 EchogenAddon::EchogenAddon(Napi::Env env, Napi::Object exports) : pool(default_thread_count()) {
   check_cpu_features(env);
   stats->host_cache = std::make_unique<BlockCache>(cache_limit_bytes(1024), host_free);
+  if (const char* cap = std::getenv("ECHOGEN_MAX_TENSOR_MB")) max_tensor_bytes = static_cast<size_t>(std::strtoull(cap, nullptr, 10)) << 20;
 #ifdef ECHOGEN_WITH_CUDA
   stats->cuda_cache = std::make_unique<BlockCache>(cache_limit_bytes(4096), [](void* p, size_t) { cuda::free_device(p); });
 #else

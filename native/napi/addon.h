@@ -3,8 +3,10 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "echogen/core.h"
 #include "napi/block_cache.h"
@@ -28,9 +30,13 @@ class EchogenAddon : public Napi::Addon<EchogenAddon> {
 
   ThreadPool pool;
   std::shared_ptr<MemoryStats> stats = std::make_shared<MemoryStats>();
+  // The most bytes one tensor may take (ECHOGEN_MAX_TENSOR_MB; unset: no cap beyond 2^31 - 1
+  // elements). A server or the fuzzer can refuse a legal but huge result instead of swapping.
+  size_t max_tensor_bytes = SIZE_MAX;
   bool cuda_available = false;
   std::string cuda_error = "CUDA is not available: this build of echogen has no CUDA backend (nvcc was not found at build time)";
   Napi::FunctionReference tensor_constructor;
+  Napi::Reference<Napi::Symbol> disposed_key;  // where a disposed handle keeps [dtype, ...shape]
 
   // The stream every GPU op enqueues on; created on first use. Throws when CUDA is unavailable.
   void* cuda_stream(Napi::Env env);

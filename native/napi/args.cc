@@ -15,6 +15,16 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s.str();
 }
 
+namespace {
+// A copy, not the pointer: some entry points name themselves with a std::string that dies with them.
+thread_local char current_op_name[64] = "echogen";
+inline void entering(const char* fn) {
+  if (fn) std::snprintf(current_op_name, sizeof current_op_name, "%s", fn);
+}
+}  // namespace
+
+const char* current_op() { return current_op_name; }
+
 void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 void throw_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
@@ -31,12 +41,15 @@ std::string seen(Napi::Value v) {
 }
 
 NativeTensor* tensor_value(Napi::Env env, Napi::Value v, const char* fn, const char* name) {
+  entering(fn);
   EchogenAddon& st = addon_state(env);
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(st.tensor_constructor.Value()))
     throw_type(env, std::string(fn) + ": " + name + " must be a Tensor, got " + seen(v));
-  NativeTensor* t = NativeTensor::Unwrap(v.As<Napi::Object>());
-  if (t->disposed()) throw Napi::Error::New(env, std::string(fn) + ": " + name + " was disposed");
-  return t;
+  // A disposed handle has no native object left (NativeTensor::Dispose removed the wrap).
+  void* native = nullptr;
+  if (napi_unwrap(env, v, &native) != napi_ok || !native || static_cast<NativeTensor*>(native)->disposed())
+    throw Napi::Error::New(env, std::string(fn) + ": " + name + " was disposed");
+  return static_cast<NativeTensor*>(native);
 }
 
 NativeTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
@@ -74,6 +87,7 @@ void require_shape(Napi::Env env, const NativeTensor* t, const std::vector<int64
 }
 
 Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  entering(fn);
   Napi::Value v = info[i];
   if (v.IsUndefined() || v.IsNull()) return Napi::Object::New(info.Env());
   if (!v.IsObject() || v.IsArray()) throw_type(info.Env(), std::string(fn) + ": options must be an object, got " + seen(v));
@@ -103,6 +117,7 @@ std::string string_option(Napi::Object opts, const char* key, const std::string&
 }
 
 double number_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
+  entering(fn);
   Napi::Value v = info[i];
   if (!v.IsNumber() || std::isnan(v.As<Napi::Number>().DoubleValue()))
     throw_type(info.Env(), std::string(fn) + ": " + name + " must be a number, got " + seen(v));
@@ -124,6 +139,7 @@ static std::string format_count(double x) {
 }
 
 std::vector<int64_t> shape_arg(Napi::Env env, Napi::Value v, const char* fn, const char* name) {
+  entering(fn);
   if (!v.IsArray()) throw_type(env, std::string(fn) + ": " + name + " must be an array of integers, got " + seen(v));
   Napi::Array a = v.As<Napi::Array>();
   if (a.Length() > 8) throw_range(env, std::string(fn) + ": " + name + " has " + std::to_string(a.Length()) + " dimensions; at most 8 are supported");
@@ -145,6 +161,7 @@ std::vector<int64_t> shape_arg(Napi::Env env, Napi::Value v, const char* fn, con
 }
 
 Device device_arg(Napi::Env env, Napi::Value v, const char* fn, const char* name) {
+  entering(fn);
   if (v.IsUndefined()) return Device::CPU;
   std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
   if (s == "cpu") return Device::CPU;
@@ -153,6 +170,7 @@ Device device_arg(Napi::Env env, Napi::Value v, const char* fn, const char* name
 }
 
 DType dtype_arg(Napi::Env env, Napi::Value v, const char* fn, const char* name) {
+  entering(fn);
   if (v.IsUndefined()) return DType::F32;
   std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
   if (s == "f32") return DType::F32;

@@ -14,6 +14,13 @@ std::string shape_string(const std::vector<int64_t>& shape);
 // What a JS value was, for "got ..." in messages: "undefined", "number 3", "string \"x\"", "an array", ...
 std::string seen(Napi::Value v);
 
+// The most elements a tensor may hold (the kernels index with 32-bit counts in places).
+constexpr int64_t kMaxElements = 2147483647;
+
+// The name of the op whose arguments this thread checked last ("echogen" before any): every entry
+// point checks its arguments first, so code past them (NativeTensor::Empty) can name the op.
+const char* current_op();
+
 [[noreturn]] void throw_type(Napi::Env env, const std::string& msg);
 [[noreturn]] void throw_range(Napi::Env env, const std::string& msg);
 

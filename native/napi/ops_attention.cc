@@ -49,7 +49,7 @@ Checked check_inputs(Call& c, size_t opts_index) {
   }
   p.causal = bool_option(opts, "causal", false, fn);
   const double scale = number_option(opts, "scale", 1.0 / std::sqrt(static_cast<double>(p.D)), fn);
-  if (!std::isfinite(scale) || scale <= 0 || !std::isfinite(static_cast<float>(scale)))
+  if (!std::isfinite(scale) || !(static_cast<float>(scale) > 0.f) || !std::isfinite(static_cast<float>(scale)))  // as the f32 used
     throw_range(env, std::string(fn) + ": options.scale must be a finite number > 0, got " + opts.Get("scale").ToString().Utf8Value());
   p.scale = static_cast<float>(scale);
 

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/box.h"
 #include "echogen/boxes.h"
 #include "napi/dispatch.h"
 
@@ -22,6 +23,8 @@ struct BoxSource {
   read_floats(env, s.device, s.data, box * 4, 4, v);
   const char* why = !(std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]) && std::isfinite(v[3]))
                         ? "has a non-finite coordinate"
+                        : !(std::fabs(v[0]) <= EG_BOX_COORD_MAX && std::fabs(v[1]) <= EG_BOX_COORD_MAX && std::fabs(v[2]) <= EG_BOX_COORD_MAX && std::fabs(v[3]) <= EG_BOX_COORD_MAX)
+                        ? "has a coordinate beyond +-2^62 (~4.6e18), where f32 areas overflow"
                         : v[2] < v[0] ? "has x2 < x1" : "has y2 < y1";
   const std::string coords = "[" + number_string(v[0]) + ", " + number_string(v[1]) + ", " + number_string(v[2]) + ", " +
                              number_string(v[3]) + "]";
@@ -44,8 +47,8 @@ BoxSource source(const char* name, const NativeTensor* t) {
 // A finite, non-negative number option.
 float weight_option(Napi::Object opts, const char* key, double fallback, const char* fn) {
   double v = number_option(opts, key, fallback, fn);
-  if (!std::isfinite(v) || v < 0)
-    throw_range(opts.Env(), std::string(fn) + ": options." + key + " must be a finite number >= 0, got " + number_string(v));
+  if (!(v >= 0 && v <= 3.4028234663852886e38))  // as the f32 the kernel uses: 1e39 would be inf
+    throw_range(opts.Env(), std::string(fn) + ": options." + key + " must be a finite number >= 0 that f32 can hold (<= 3.4e38), got " + number_string(v));
   return static_cast<float>(v);
 }
 

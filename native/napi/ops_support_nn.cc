@@ -1,4 +1,6 @@
 // Layer norm, (log-)softmax, cross-entropy, embedding and the fused AdamW.
+#include <cfloat>
+
 #include "echogen/adamw.h"
 #include "echogen/embedding.h"
 #include "echogen/loss.h"
@@ -168,8 +170,9 @@ Napi::Value AdamW(Call& c) {
   h.step = static_cast<int64_t>(step);
   if (!(h.beta1 >= 0 && h.beta1 < 1) || !(h.beta2 >= 0 && h.beta2 < 1))
     throw_range(c.env, "adamw: beta1 and beta2 must lie in [0, 1), got " + std::to_string(h.beta1) + " and " + std::to_string(h.beta2));
-  if (!(h.lr >= 0) || !(h.eps > 0) || !(h.weight_decay >= 0))
-    throw_range(c.env, "adamw: lr and weightDecay must be >= 0 and eps > 0");
+  if (!(h.lr >= 0 && h.lr <= FLT_MAX) || !(h.eps > 0 && h.eps <= FLT_MAX) || !(h.weight_decay >= 0 && h.weight_decay <= FLT_MAX))  // as f32
+    throw_range(c.env, "adamw: lr and weightDecay must be finite f32 values >= 0 and eps a finite f32 > 0, got lr " + std::to_string(h.lr) +
+                         ", weightDecay " + std::to_string(h.weight_decay) + ", eps " + std::to_string(h.eps));
   const size_t count = params.size();
   if (grads.size() != count || ms.size() != count || vs.size() != count)
     throw_range(c.env, "adamw: params, grads, m and v must have the same length, got " + std::to_string(count) + ", " +

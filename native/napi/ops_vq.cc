@@ -55,8 +55,8 @@ Napi::Value VqStats(Call& c) {
   const int64_t N = x->dim(0), D = x->dim(1);
   require_shape(c.env, indices, {N}, c.fn(), "indices", "one index per row of x");
   const int64_t K = integer_arg(c.info, 2, c.fn(), "K", 1, 2147483647);
-  if (static_cast<double>(K) * static_cast<double>(D) >= 2147483648.0)
-    throw_range(c.env, "vqStats: sums [" + std::to_string(K) + "," + std::to_string(D) + "] would exceed 2^31 - 1 elements");
+  if (static_cast<double>(K) * static_cast<double>(D + 1) >= 2147483648.0)  // the results together, as K * (D + 1)
+    throw_range(c.env, "vqStats: sums [" + std::to_string(K) + "," + std::to_string(D) + "] and counts [" + std::to_string(K) + "] would exceed 2^31 - 1 elements together");
   NativeTensor* sums = c.out("sums", {K, D}, x->device());
   NativeTensor* counts = c.out("counts", {K}, x->device());
   return c.run(x->device(), EG_KERNEL(vq_stats, x->f32(), indices->i32(), N, D, K, sums->f32(), counts->f32()),
