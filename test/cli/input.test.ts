@@ -220,7 +220,7 @@ describe('usage: --help, --version, unknown options, one error convention', () =
     expect(h.code).toBe(0);
     const text = h.out.join('\n');
     expect(text).toMatch(/^usage: echogen train --out DIR \[options\]/);
-    expect(text).toMatch(/--batch B +scenes per PMTP\/DJO step, 1 to 4096;.*\(default: tiny 8, small 16\)/);
+    expect(text).toMatch(/--batch B +scenes per PMTP\/DJO step, 1 to 4096;.*\(default: 8\)/);
     expect(text).toMatch(/--resume +continue the run/);
     expect(text).toContain('Exit codes: 0 success, 1 bad input');
     const g = await cli(['--help']);
