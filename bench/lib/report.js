@@ -103,7 +103,13 @@ class Report {
       `- node: ${m.node}`,
       `- echogen build: ${JSON.stringify(b)}`,
     ];
-    if (this.fmaPeak) lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s`);
+    if (this.fmaPeak) {
+      const i = this.fmaPeakInfo;
+      lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s` + (i && i.theoretical
+        ? ` per CPU-second given to the ${i.threads || '?'} threads (wall-clock rate under this load: ${i.wallGflops.toFixed(1)}, load ${i.load.toFixed(1)}); ` +
+          `theoretical ${i.theoretical.gflops.toFixed(1)} GFLOP/s = ${i.theoretical.cores} cores x ${(i.theoretical.mhz / 1e3).toFixed(2)} GHz (${i.theoretical.clockSource}) x 2 FMA pipes x 8 lanes x 2; "% FMA peak" uses the measured figure`
+        : ''));
+    }
     lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`${['node bench/run.js', ...this.argv].join(' ')}\``);
     lines.push('- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
       '  "vs echogen" = this row\'s time / the echogen row\'s time for the same case (above 1x: echogen is faster)', '');
