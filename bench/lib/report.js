@@ -122,7 +122,9 @@ class Report {
   /** Writes the results file; returns its path. */
   write(eg, dir = RESULTS) {
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}.md`);
+    // BENCH_RESULT_TAG=x: cpu-<date>-<suite>-x.md (a suite run in parts, with pauses between them on a shared machine)
+    const tag = process.env.BENCH_RESULT_TAG ? `-${process.env.BENCH_RESULT_TAG.replace(/[^\w.-]/g, '')}` : '';
+    const file = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}${tag}.md`);
     const tmp = `${file}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, this.markdown(eg));
     fs.renameSync(tmp, file);
