@@ -79,15 +79,15 @@ const load = () => os.loadavg()[0].toFixed(1);
 
 
 /**
- * The model FLOPs of one step, counting every product as dense (2 per multiply-add; backward = 2x
- * forward): the linear layers over all B*T rows, the heads over their marked rows, and the
- * attention products QK^T and PV over the full T x T (causal masking would halve them, the
- * kernels' work too, so this is the figure PyTorch's dense attention computes).
+ * The model FLOPs of one step (2 per multiply-add; backward = 2x forward): the linear layers over
+ * all B*T rows, the heads over their marked rows, and the attention products QK^T and PV over the
+ * causal half of T x T (the work the model needs; dense = true counts the full T x T, what PyTorch's
+ * masked dense attention computes).
  */
-function stepFlops(model, batch) {
+function stepFlops(model, batch, dense = false) {
   const c = model.config, B = batch.batch, T = batch.length, D = c.dim, hidden = Math.round(D * c.mlpRatio);
   const rows = B * T;
-  const perLayer = 2 * rows * (3 * D * D + D * D + 2 * D * hidden) + 2 * 2 * B * T * T * D;
+  const perLayer = 2 * rows * (3 * D * D + D * D + 2 * D * hidden) + 2 * 2 * B * (dense ? T * T : T * (T + 1) / 2) * D;
   const heads = 2 * batch.imageCount * D * c.codebookSize + 2 * batch.textCount * D * model.vocab.textSize;
   const extra = (model.layoutMap ? 2 * rows * 24 * D : 0);  // the layout map's small linear (geometry's are table-sized)
   return 3 * (c.layers * perLayer + heads + extra);
@@ -112,15 +112,15 @@ const f3 = (x) => x.toPrecision(4);
  * echogen against the PyTorch peer on `shape` (geometry and layout map off: the peer's model) at
  * batch B, alternating rounds; with torch === false echogen alone (the preset as the trainer runs it).
  */
-async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound }) {
+async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound, torchThreads = [os.cpus().length, 1] }) {
   const { eg } = ctx;
   const model = buildModel(eg, shape);
   const { batch, realTokens } = buildBatch(eg, model, B);
   const T = batch.length, tokens = B * T;
   const label = `${name} B=${B} T=${T}`;
-  const flops = stepFlops(model, batch);
+  const flops = stepFlops(model, batch), denseFlops = stepFlops(model, batch, true);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echogen-train-step-'));
-  let peer = null;
+  const peers = [];
   try {
     const opt = new eg.optim.AdamW(model.parameters(), { lr: HYPER.lr, betas: HYPER.betas, eps: HYPER.eps, weightDecay: HYPER.weightDecay });
     const checks = [];
@@ -132,31 +132,34 @@ async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound }) 
       for (const [n, t] of Object.entries(model.stateDict())) tensors[`param.${n}`] = t;
       for (const k of ['ids', 'pos', 'mask', 'imageRows', 'imageTargets', 'textRows', 'textTargets']) if (batch[k]) tensors[`batch.${k}`] = batch[k];
       eg.model.writeSafetensors(input, tensors);
-      try {
-        peer = await torchLib.start('train_step.py', ['--input', input, '--config', JSON.stringify(peerConfig(model)), '--verify-steps', '3'], { threads: os.cpus().length });
-      } catch (e) {
-        checks.push(`${label}: the PyTorch peer did not start: ${e.message}`);
+      for (const threads of torchThreads) {
+        try {
+          const p = await torchLib.start('train_step.py', ['--input', input, '--config', JSON.stringify(peerConfig(model)), '--verify-steps', '3'], { threads });
+          peers.push(Object.assign(p, { impl: `pytorch (${threads} thr)`, ms: [], cpu: [] }));
+        } catch (e) {
+          checks.push(`${label}: the PyTorch peer with ${threads} thread(s) did not start: ${e.message}`);
+        }
       }
     }
     const step = echogenStep(eg, model, opt, batch);
     for (let s = 0; s < 3; s++) losses.push(step());
     checks.push(`${label}: ${model.numParameters()} parameters, ${realTokens} real tokens of ${tokens} (padding ${(100 * (1 - realTokens / tokens)).toFixed(0)}%), ` +
-      `${batch.imageCount} image-code rows, ${batch.textCount} box-token rows; ${(flops / 1e9).toFixed(2)} GFLOP a step (dense count); echogen losses (image/text), first 3 steps: ${losses.map(fmtLoss).join(', ')}`);
-    if (peer) {
+      `${batch.imageCount} image-code rows, ${batch.textCount} box-token rows; ${(flops / 1e9).toFixed(2)} GFLOP a step (causal attention; ${(denseFlops / 1e9).toFixed(2)} counting the full T x T); echogen losses (image/text), first 3 steps: ${losses.map(fmtLoss).join(', ')}`);
+    for (const peer of peers) {
       const r = peer.first;
       const diff = Math.max(...r.losses.flatMap((l, s) => l.map((x, j) => Math.abs(x - losses[s][j]))));
       const diff0 = Math.max(...r.losses[0].map((x, j) => Math.abs(x - losses[0][j])));
-      checks.push(`PyTorch ${r.torch} (${r.threads} threads): ${r.params} parameters (${r.params === model.numParameters() ? 'equal' : 'DIFFERENT'}); from echogen's weights: ` +
+      checks.push(`${peer.impl}, PyTorch ${r.torch} (${r.threads} threads): ${r.params} parameters (${r.params === model.numParameters() ? 'equal' : 'DIFFERENT'}); from echogen's weights: ` +
         `${r.losses.map(fmtLoss).join(', ')}; first step |diff| ${diff0.toExponential(1)} (${diff0 <= 1e-4 ? 'agrees to 1e-4' : 'DISAGREES'}), max over 3 steps ${diff.toExponential(1)}`);
     }
-    const mine = [], theirs = [], loads = [], mineCpu = [], theirCpu = [];
+    const mine = [], loads = [], mineCpu = [];
     for (let r = 0; r < rounds; r++) {
       loads.push(os.loadavg()[0]);
       mine.push(...await timeEchogen(step, perRound, mineCpu));
-      if (peer) {
+      for (const peer of peers) {
         const res = await peer.ask(`steps ${perRound}`);
-        theirs.push(...res.ms);
-        theirCpu.push(...res.cpu);
+        peer.ms.push(...res.ms);
+        peer.cpu.push(...res.cpu);
       }
     }
     loads.push(os.loadavg()[0]);
@@ -169,20 +172,20 @@ async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound }) 
     console.log(`  echogen ${label.padEnd(40)} min ${f3(a.min)} ms, median ${f3(a.median)} ms (${a.n} steps)`);
     ctx.record({ case: label, impl: 'echogen', ms: a.min, samples: a.n, flops,
       note: `min; median ${f3(a.median)} ms; ${(tokens / (a.min / 1e3)).toFixed(0)} tokens/s at the min; CPU time a step min ${f3(cpuA.min)} ms (all threads); ` +
-        `% of the measured peak: ${pct(a.min)} by wall time, ${pct(cpuA.min / threads)} by CPU time / ${threads} threads (what a quiet machine would give with perfect scaling); ${loadNote}` });
-    if (peer) {
-      const b = torchLib.stats(theirs);
-      console.log(`  pytorch ${label.padEnd(40)} min ${f3(b.min)} ms, median ${f3(b.median)} ms (${b.n} steps)`);
-      const cpuB = torchLib.stats(theirCpu);
-      ctx.record({ case: label, impl: 'pytorch', ms: b.min, samples: b.n, flops,
+        `% of the measured peak (causal FLOPs): ${pct(a.min)} by wall time, ${pct(cpuA.min / threads)} by CPU time / ${threads} threads (what a quiet machine would give with perfect scaling); ${loadNote}` });
+    for (const peer of peers) {
+      const b = torchLib.stats(peer.ms);
+      console.log(`  ${peer.impl} ${label.padEnd(40)} min ${f3(b.min)} ms, median ${f3(b.median)} ms (${b.n} steps)`);
+      const cpuB = torchLib.stats(peer.cpu);
+      ctx.record({ case: label, impl: peer.impl, ms: b.min, samples: b.n, flops,
         note: `min; median ${f3(b.median)} ms; ${(tokens / (b.min / 1e3)).toFixed(0)} tokens/s at the min; CPU time a step min ${f3(cpuB.min)} ms (all threads); ${loadNote}` });
-      checks.push(`${label}: PyTorch / echogen = ${(b.min / a.min).toFixed(2)}x (min wall), ${(b.median / a.median).toFixed(2)}x (median wall), ` +
+      checks.push(`${label}: ${peer.impl} / echogen = ${(b.min / a.min).toFixed(2)}x (min wall), ${(b.median / a.median).toFixed(2)}x (median wall), ` +
         `${(cpuB.min / cpuA.min).toFixed(2)}x (min CPU time); ${rounds} alternating rounds of ${perRound} steps each, ${loadNote}`);
     }
     checks.forEach((c) => ctx.note(c));
     opt.dispose();
   } finally {
-    if (peer) peer.close();
+    for (const peer of peers) peer.close();
     eg.model.disposeBatch(batch);
     model.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -234,7 +237,7 @@ module.exports = {
     // the small preset's decoder without its two extra inputs (what the PyTorch peer models), and the issue's plain decoder
     const smallPlain = { ...small, geometry: false, layoutMap: false };
     const plain256 = { ...small, dim: 256, heads: 8, geometry: false, layoutMap: false };
-    const t = ctx.quick ? { rounds: 2, perRound: 2 } : { rounds: 3, perRound: 2 };
+    const t = ctx.quick ? { rounds: 2, perRound: 2 } : { rounds: Number(process.env.BENCH_TRAIN_ROUNDS || 3), perRound: 2 };
     const only = process.env.BENCH_TRAIN_CASES ? process.env.BENCH_TRAIN_CASES.split(',') : null;
     const cases = [
       ['small-plain', smallPlain, 8, {}], ['small-plain', smallPlain, 16, {}],
@@ -245,14 +248,15 @@ module.exports = {
     if (process.env.BENCH_TFJS === '1') await runTfjs(ctx, smallPlain, 8, [{ impl: 'tfjs-wasm-1thread', backend: 'wasm', threads: 1 }]);
     ctx.note(`A step = forward, backward, global-norm clip to 1, AdamW (lr 1e-3, betas 0.9/0.95, eps 1e-8, wd 0.01 on every parameter), reading both losses ` +
       `(and PyTorch its clip norm) back, as lib/train does; the collated batch is built once, outside the timing. Timing: ${t.rounds} rounds, each ${t.perRound} echogen steps ` +
-      `then ${t.perRound} PyTorch steps (a long-lived child process, torch.set_num_threads(${cores}); echogen's pool has ${eg.buildInfo().threads} threads), ` +
-      'min and median per step over all rounds. ms = the min; "vs echogen" = PyTorch min / echogen min.');
+      `then ${t.perRound} steps of each PyTorch peer (long-lived child processes, torch.set_num_threads(${cores}) and (1); echogen's pool has ${eg.buildInfo().threads} threads), ` +
+      'min and median per step over all rounds. ms = the min; "vs echogen" = PyTorch min / echogen min. PyTorch with 1 thread is listed because on a loaded ' +
+      'machine its OpenMP regions wait for descheduled threads; the goal ratio is against the faster PyTorch row.');
     ctx.note('small-plain = the small preset\'s decoder (dim 128, 4 layers, 4 heads, mlp 4x, K 2048) with geometry: false, layoutMap: false, the model both ' +
       'implementations run; plain-256 = the issue\'s plain decoder (dim 256, 8 heads, otherwise the same). small (preset) = the preset as `echogen train` ' +
       'builds it (geometry encoding, coordinate pointer and layout map on), echogen only: the PyTorch peer does not model those parts.');
     ctx.note('PyTorch peer (bench/peers/torch/train_step.py): F.linear, F.layer_norm, matmul + softmax attention with an additive -1e9 causal+segment mask ' +
       '(torch 1.13 has no fused scaled_dot_product_attention), F.gelu(approximate="tanh") as echogen\'s kernel, F.cross_entropy, clip_grad_norm_, ' +
-      'torch.optim.AdamW(foreach=True). % of peak: the step\'s dense model FLOPs (stepFlops) / time / the fmaPeak probe of this run.');
+      'torch.optim.AdamW(foreach=True). % of peak: the step\'s model FLOPs with causal attention (stepFlops) / time / the fmaPeak probe of this run (its CPU-time figure).');
     ctx.note('The load column is the 1-minute load average over the case\'s rounds: the machine has 2 cores shared with other jobs.');
   },
 };

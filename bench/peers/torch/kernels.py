@@ -8,7 +8,7 @@ A long-lived child: prints {"ready": true, ...}, then answers each stdin line (J
       softmax(Q K^T / sqrt(D) [+ causal mask]) V; with bwd: the forward and backward of that
       expression under autograd (gradients of q, k and v for a random dy)
   {"op": "layernorm", "rows": N, "d": D, "bwd": bool, "reps": R}
-with one line {"ms": [per-call ms, ...]}. Inputs are random, made once per request, outside the timing.
+("threads": n in any request: torch.set_num_threads(n) first) with one line {"ms": [per-call ms, ...]}. Inputs are random, made once per request, outside the timing.
 """
 import argparse
 import json
@@ -39,6 +39,8 @@ def attention_fn(q, k, v, causal, scale):
 
 def handle(r):
     reps = int(r.get('reps', 5))
+    if r.get('threads'):
+        torch.set_num_threads(int(r['threads']))
     op = r['op']
     if op == 'matmul':
         a, b = torch.randn(r['m'], r['k']), torch.randn(r['k'], r['n'])
