@@ -23,13 +23,15 @@ const FAMILY = [
   [/^(matmul|linear|bmm|gemm)/i, 'GEMM (linear, matmul)'],
   [/^attention/i, 'attention (fused fwd/bwd)'],
   [/^layerNorm/i, 'layer norm'],
-  [/gelu/i, 'GELU (+bias)'],
+  [/gelu|^unary/i, 'GELU (unary / biasGelu, fwd+bwd)'],
+  [/^(slice|permute|concat)/i, 'layout copies (qkv slice, head permute)'],
+  [/^(binary|affine|axpy|sumToShape|sumLastDim|expandLastDim|fill|zeros)/i, 'elementwise, bias grads, grad accumulation'],
   [/^(embedding|gatherRows|scatter|indexAdd)/i, 'embedding / gather'],
   [/^(crossEntropy|logSoftmax|softmax)/i, 'cross-entropy / softmax'],
   [/^adamw/i, 'AdamW'],
   [/^(sumSquares|norm|gradNorm|clip)/i, 'clip (grad norm)'],
 ];
-const familyOf = (name) => (FAMILY.find(([re]) => re.test(name)) || [null, 'other elementwise / copies'])[1];
+const familyOf = (name) => (FAMILY.find(([re]) => re.test(name)) || [null, 'other (handles, misc.)'])[1];
 
 const acc = new Map();  // op name -> { ms, calls }
 function wrapModule(mod) {
