@@ -89,6 +89,8 @@ function createContext({ quick, report }) {
     time: (name, fn, opts) => time(name, fn, opts, quick),
     /** One row per (case, impl): { case, impl, ms, flops?, bytes?, rme?, samples? }. */
     record: (row) => report.add(row),
+    /** Replaces the results file's default timing line (benchmark.js mean) for a suite that times its own way. */
+    setTiming: (text) => { report.timing = text; },
     /** A line of prose for the results file (e.g. why a peer wins a case). */
     note: (text) => report.note(text),
     fmaPeakGflops: () => {

@@ -111,7 +111,7 @@ class Report {
         : ''));
     }
     lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`${['node bench/run.js', ...this.argv].join(' ')}\``);
-    lines.push('- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
+    lines.push(this.timing ? `- timing: ${this.timing};` : '- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
       '  "vs echogen" = this row\'s time / the echogen row\'s time for the same case (above 1x: echogen is faster)', '');
     lines.push(`| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map((c, k) => (k < 2 || c[0] === 'note' ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const r of rows) lines.push(`| ${cols.map((c) => String(c[1](r)).replace(/\|/g, '\\|')).join(' | ')} |`);

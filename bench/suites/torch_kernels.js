@@ -31,6 +31,7 @@ module.exports = {
   name: 'torch_kernels',
   async run(ctx) {
     const { eg } = ctx;
+    if (ctx.setTiming) ctx.setTiming('min (and median, in the note) per call over alternating rounds of echogen and PyTorch calls, wall clock (hrtime / perf_counter)');
     const { support } = eg.kernels;
     if (!torchLib.python()) { ctx.note('PyTorch is not installed (sh bench/setup-torch.sh): nothing to compare.'); return; }
     const peer = await torchLib.start('kernels.py', [], { threads: os.cpus().length });

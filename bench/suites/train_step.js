@@ -229,6 +229,7 @@ module.exports = {
   name: 'train_step',
   async run(ctx) {
     const { eg } = ctx;
+    if (ctx.setTiming) ctx.setTiming('min (and median) per step over alternating rounds of echogen and PyTorch steps, wall clock (hrtime / perf_counter), CPU time in the notes');
     const cores = os.cpus().length;
     const py = torchLib.python();
     tPy = py;
