@@ -25,16 +25,26 @@ constexpr int64_t kSerialMacs = 1 << 19;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-struct Buffer {
+// Per-thread packing buffers, grown on demand and kept for the thread's life (at most a few MB: the A block and the
+// B panels of one column block). Allocating them per call made the B panels of a tall product (up to 4 MB) come
+// from fresh mmap pages every call: ~4,000 extra page faults a training step.
+struct Scratch {
   float* p = nullptr;
-  explicit Buffer(int64_t floats) {
-    size_t bytes = static_cast<size_t>(round_up(std::max<int64_t>(floats, 16) * 4, 64));
-    p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!p) throw std::bad_alloc();
+  size_t floats = 0;
+  ~Scratch() { std::free(p); }
+  float* get(int64_t want) {
+    const size_t n = static_cast<size_t>(std::max<int64_t>(want, 16));
+    if (n > floats) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(round_up(static_cast<int64_t>(n) * 4, 64))));
+      if (!p) {
+        floats = 0;
+        throw std::bad_alloc();
+      }
+      floats = n;
+    }
+    return p;
   }
-  ~Buffer() { std::free(p); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
 };
 
 // Rows [i0, i0+mc) and depth [p0, p0+kc) of op(A) into strips of MR rows: ap[strip][k][r], zero-padded.
@@ -241,14 +251,15 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   const bool serial = g.batch * g.m * g.n * g.k < kSerialMacs;
   const Plan p = make_plan(g, serial ? 1 : pool.size());
   const int64_t tasks = g.batch * p.mb * p.nb;
-  // all depth blocks of a B panel when that is at most 2 MB (K <= 8192 for a 64-column block); else one at a time
-  const bool all_depth = p.mb > 1 && p.nc * p.kc * p.kb <= (int64_t{1} << 19);
+  // all depth blocks of a B panel when that is at most 4 MB (L3 holds it; the dW products of 5,008 rows need 2.5 MB); else one at a time
+  const bool all_depth = p.mb > 1 && p.nc * p.kc * p.kb <= (int64_t{1} << 20);
   auto work = [&](int64_t begin, int64_t end) {
-    Buffer ap(p.mc * p.kc), bp(p.nc * p.kc * (all_depth ? p.kb : 1));
+    thread_local Scratch a_buf, b_buf;
+    float* ap = a_buf.get(p.mc * p.kc);
     PackedB cache;
-    cache.p = bp.p;
+    cache.p = b_buf.get(p.nc * p.kc * (all_depth ? p.kb : 1));
     cache.all_depth = all_depth && end - begin > 1;
-    for (int64_t t = begin; t < end; ++t) run_task(g, p, t, ap.p, cache);
+    for (int64_t t = begin; t < end; ++t) run_task(g, p, t, ap, cache);
   };
   if (serial) work(0, tasks);
   else pool.parallel_for(tasks, 1, work);
