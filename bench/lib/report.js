@@ -103,9 +103,15 @@ class Report {
       `- node: ${m.node}`,
       `- echogen build: ${JSON.stringify(b)}`,
     ];
-    if (this.fmaPeak) lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s`);
+    if (this.fmaPeak) {
+      const i = this.fmaPeakInfo;
+      lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s` + (i && i.theoretical
+        ? ` per CPU-second given to the ${i.threads || '?'} threads (wall-clock rate under this load: ${i.wallGflops.toFixed(1)}, load ${i.load.toFixed(1)}); ` +
+          `theoretical ${i.theoretical.gflops.toFixed(1)} GFLOP/s = ${i.theoretical.cores} cores x ${(i.theoretical.mhz / 1e3).toFixed(2)} GHz (${i.theoretical.clockSource}) x 2 FMA pipes x 8 lanes x 2; "% FMA peak" uses the measured figure`
+        : ''));
+    }
     lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`${['node bench/run.js', ...this.argv].join(' ')}\``);
-    lines.push('- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
+    lines.push(this.timing ? `- timing: ${this.timing};` : '- timing: benchmark.js, mean time per call (ms) and its relative margin of error (±%);',
       '  "vs echogen" = this row\'s time / the echogen row\'s time for the same case (above 1x: echogen is faster)', '');
     lines.push(`| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map((c, k) => (k < 2 || c[0] === 'note' ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const r of rows) lines.push(`| ${cols.map((c) => String(c[1](r)).replace(/\|/g, '\\|')).join(' | ')} |`);
@@ -116,7 +122,9 @@ class Report {
   /** Writes the results file; returns its path. */
   write(eg, dir = RESULTS) {
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}.md`);
+    // BENCH_RESULT_TAG=x: cpu-<date>-<suite>-x.md (a suite run in parts, with pauses between them on a shared machine)
+    const tag = process.env.BENCH_RESULT_TAG ? `-${process.env.BENCH_RESULT_TAG.replace(/[^\w.-]/g, '')}` : '';
+    const file = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}${tag}.md`);
     const tmp = `${file}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, this.markdown(eg));
     fs.renameSync(tmp, file);

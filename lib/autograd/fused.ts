@@ -67,3 +67,15 @@ export function gumbelSoftmax(logits: Tensor, opts: GumbelSoftmaxOptions): Gumbe
   }
   return result;
 }
+
+/**
+ * gelu(x + b) (tanh GELU) with b [C] broadcast over x [..., C], on the fused support kernel: an
+ * MLP's bias add and activation in one pass, forward and backward (dx and db from one kernel).
+ */
+export function biasGelu(x: Tensor, b: Tensor): Tensor {
+  const y = kernels.support.biasGelu(x, b);
+  return record(y, 'biasGelu', [x, b], (g) => {
+    const r = kernels.support.biasGeluBackward(x, b, g);
+    return [keepIf(r.dx, x.requiresGrad), keepIf(r.db, b.requiresGrad)];
+  });
+}

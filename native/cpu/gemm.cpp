@@ -25,16 +25,26 @@ constexpr int64_t kSerialMacs = 1 << 19;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-struct Buffer {
+// Per-thread packing buffers, grown on demand and kept for the thread's life (at most a few MB: the A block and the
+// B panels of one column block). Allocating them per call made the B panels of a tall product (up to 4 MB) come
+// from fresh mmap pages every call: ~4,000 extra page faults a training step.
+struct Scratch {
   float* p = nullptr;
-  explicit Buffer(int64_t floats) {
-    size_t bytes = static_cast<size_t>(round_up(std::max<int64_t>(floats, 16) * 4, 64));
-    p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!p) throw std::bad_alloc();
+  size_t floats = 0;
+  ~Scratch() { std::free(p); }
+  float* get(int64_t want) {
+    const size_t n = static_cast<size_t>(std::max<int64_t>(want, 16));
+    if (n > floats) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(round_up(static_cast<int64_t>(n) * 4, 64))));
+      if (!p) {
+        floats = 0;
+        throw std::bad_alloc();
+      }
+      floats = n;
+    }
+    return p;
   }
-  ~Buffer() { std::free(p); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
 };
 
 // Rows [i0, i0+mc) and depth [p0, p0+kc) of op(A) into strips of MR rows: ap[strip][k][r], zero-padded.
@@ -180,19 +190,31 @@ Plan make_plan(const GemmArgs& g, int threads) {
   return p;
 }
 
-void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, float* bp) {
+// The packed op(B) panels of one (batch, column block) for every depth block, kept across the consecutive tasks a
+// thread runs: tasks are numbered row block fastest, so a chunk of tasks mostly shares its column block, and for a
+// tall product (the linear layers' 5,008 x 128 -> 384: 35 row blocks, one column block) B is packed once per chunk
+// instead of once per row block. Only the packing moves; every C element gets the same operations in the same order.
+struct PackedB {
+  float* p = nullptr;
+  bool all_depth = false;  // the buffer holds every depth block's panel (else one at a time, nothing kept)
+  int64_t bi = -1, j0 = -1;
+};
+
+void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB& pb_cache) {
   const int64_t per_batch = p.mb * p.nb;
   const int64_t bi = task / per_batch, rest = task % per_batch;
-  const int64_t i0 = (rest / p.nb) * p.mc, j0 = (rest % p.nb) * p.nc;
+  const int64_t i0 = (rest % p.mb) * p.mc, j0 = (rest / p.mb) * p.nc;
   const int64_t mc = std::min(p.mc, g.m - i0), nc = std::min(p.nc, g.n - j0);
   const float* a = g.a + bi * g.stride_a;
   const float* b = g.b + bi * g.stride_b;
   float* c = g.c + bi * g.stride_c + i0 * g.n + j0;
+  const bool reuse = pb_cache.all_depth && pb_cache.bi == bi && pb_cache.j0 == j0;
   alignas(64) float acc[MR * NR];
   for (int64_t pb = 0; pb < p.kb; ++pb) {
     const int64_t p0 = pb * p.kc, kc = std::min(p.kc, g.k - p0);
+    float* bp = pb_cache.p + (pb_cache.all_depth ? pb * p.nc * p.kc : 0);
     pack_a(g, a, i0, mc, p0, kc, ap);
-    pack_b(g, b, j0, nc, p0, kc, bp);
+    if (!reuse) pack_b(g, b, j0, nc, p0, kc, bp);
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
       for (int64_t ir = 0; ir < mc; ir += MR) {
@@ -202,6 +224,10 @@ void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, float* 
                    g.bias ? g.bias + j0 + jr : nullptr);
       }
     }
+  }
+  if (pb_cache.all_depth) {
+    pb_cache.bi = bi;
+    pb_cache.j0 = j0;
   }
 }
 
@@ -225,9 +251,15 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   const bool serial = g.batch * g.m * g.n * g.k < kSerialMacs;
   const Plan p = make_plan(g, serial ? 1 : pool.size());
   const int64_t tasks = g.batch * p.mb * p.nb;
+  // all depth blocks of a B panel when that is at most 4 MB (L3 holds it; the dW products of 5,008 rows need 2.5 MB); else one at a time
+  const bool all_depth = p.mb > 1 && p.nc * p.kc * p.kb <= (int64_t{1} << 20);
   auto work = [&](int64_t begin, int64_t end) {
-    Buffer ap(p.mc * p.kc), bp(p.nc * p.kc);
-    for (int64_t t = begin; t < end; ++t) run_task(g, p, t, ap.p, bp.p);
+    thread_local Scratch a_buf, b_buf;
+    float* ap = a_buf.get(p.mc * p.kc);
+    PackedB cache;
+    cache.p = b_buf.get(p.nc * p.kc * (all_depth ? p.kb : 1));
+    cache.all_depth = all_depth && end - begin > 1;
+    for (int64_t t = begin; t < end; ++t) run_task(g, p, t, ap, cache);
   };
   if (serial) work(0, tasks);
   else pool.parallel_for(tasks, 1, work);

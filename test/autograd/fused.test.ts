@@ -64,3 +64,26 @@ describe.each(devices())('ops.gumbelSoftmax on %s', (device) => {
     expect(R.relErr(grad('hard'), Float64Array.from(grad('soft')))).toBeLessThan(1e-6);
   });
 });
+
+describe.each(devices())('ops.biasGelu on %s', (device) => {
+  // gelu(x + b) with b broadcast over the rows, odd sizes (a vector body and a scalar tail)
+  const [rows, cols] = [5, 19];
+  const ref = ([x, b]: R.F64[]): R.F64 => Float64Array.from(x, (v, i) => R.gelu(v + b[i % cols]));
+
+  test('gradients of x and b against central differences of the float64 reference', () => {
+    const r = gradCheck(device, [{ shape: [rows, cols] }, { shape: [cols] }], ([x, b]) => ops.biasGelu(x, b), ref);
+    expectClose(r, 1e-5, 2e-4);
+  });
+
+  test('a 3-d x, and equal to linear-with-bias followed by gelu', () => {
+    const r = gradCheck(device, [{ shape: [2, 3, cols] }, { shape: [cols] }], ([x, b]) => ops.biasGelu(x, b), ref);
+    expectClose(r, 1e-5, 2e-4);
+    eg.tidy(() => {
+      const x = eg.tensor(Float32Array.from(f32(R.uniform(rows * cols))), [rows, cols], { device });
+      const b = eg.tensor(Float32Array.from(f32(R.uniform(cols))), [cols], { device });
+      const fused = ops.biasGelu(x, b).toArray();
+      const plain = ops.gelu(ops.add(x, b)).toArray();
+      fused.forEach((v, i) => expect(Math.abs(v - plain[i])).toBeLessThan(1e-6));
+    });
+  });
+});
