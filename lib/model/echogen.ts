@@ -63,6 +63,8 @@ export class EchoGen extends Module {
   readonly geoNext: Linear | null = null;
   /** The layout map's projection (config.layoutMap; lib/model/layout_map.ts). */
   readonly layoutMap: Linear | null = null;
+  /** The image codes' pixel embedding (config.patchPixels; see tokenTable). */
+  readonly patchPixels: Linear | null = null;
   /** The coordinate pointer's query map (config.geometry; see coordLogits). */
   readonly coordQuery: Linear | null = null;
   private geoFeatures: Tensor | null = null;
@@ -91,6 +93,8 @@ export class EchoGen extends Module {
       const t = geoTable(c.imageSize / c.patchSize);
       this.geoFeatures = tensor(t.data, [t.rows, GEO_FEATURES]);
     }
+    // Zero at the start: a model extended from one without it (--init) computes what it did.
+    if (c.patchPixels) this.patchPixels = this.addModule('patchPixels', new Linear(3 * c.patchSize * c.patchSize, c.dim, { bias: false, rng: rng.fork(), std: 0 }));
     if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
   }
 
@@ -150,7 +154,21 @@ export class EchoGen extends Module {
    * [B, T, dim].
    */
   embed(ids: Tensor, pos: Tensor, geo?: Tensor, geoNext?: Tensor, layoutMap?: Tensor | null): Tensor {
-    return ops.add(this.tokens.forward(ids), this.context(pos, geo, geoNext, layoutMap));
+    return ops.add(this.tokenEmbedding(ids), this.context(pos, geo, geoNext, layoutMap));
+  }
+
+  /** Embeddings of token ids [...S] -> [...S, dim] (the rows of tokenTable). */
+  tokenEmbedding(ids: Tensor): Tensor {
+    return this.patchPixels ? ops.embedding(this.tokenTable(), ids) : this.tokens.forward(ids);
+  }
+
+  /**
+   * The whole token table [V, dim]: the learned rows, and with config.patchPixels the image rows plus
+   * the pixel embedding of each code's codebook patch.
+   */
+  tokenTable(): Tensor {
+    if (!this.patchPixels) return this.tokens.weight;
+    return ops.concat([ops.slice(this.tokens.weight, 0, 0, this.vocab.textSize), this.imageTokenTable()], 0);
   }
 
   /**
@@ -169,7 +187,8 @@ export class EchoGen extends Module {
 
   /** The rows of the token table that embed image codes, [K, dim] (differentiable; for DJO's soft tokens). */
   imageTokenTable(): Tensor {
-    return ops.slice(this.tokens.weight, 0, this.vocab.textSize, this.vocab.size);
+    const rows = ops.slice(this.tokens.weight, 0, this.vocab.textSize, this.vocab.size);
+    return this.patchPixels ? ops.add(rows, this.patchPixels.forward(this.vq.codebook)) : rows;
   }
 
   /** The blocks and the final LayerNorm: [B, T, dim] -> [B, T, dim]. */
@@ -322,7 +341,7 @@ export class EchoGen extends Module {
         });
         // The token fed is x1, y1 or x2: its geometry is the edge it names (x2 ends a bin later).
         const geo = out.map((o) => (s === 0 ? geoXEdge(o[0]) : s === 1 ? geoYEdge(o[1]) : geoXEdge(o[2] + 1)));
-        if (s < 3) h = dec.step(this.tokens.forward(tensor(Int32Array.from(ids), [list.length], { dtype: 'i32', device: this.device })), geo, GEO_NONE);
+        if (s < 3) h = dec.step(this.tokenEmbedding(tensor(Int32Array.from(ids), [list.length], { dtype: 'i32', device: this.device })), geo, GEO_NONE);
       }
       return out;
     });

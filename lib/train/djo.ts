@@ -39,7 +39,7 @@ export function djoStep(model: EchoGen, examples: readonly Example[], rng: Train
   // I2L on the soft tokens: the real ids' embeddings everywhere but the code positions.
   const ground = model.collate(examples.map((ex) => i2lPart(pmtpSequence(model.vocab, ex.layout, ex.codes))));
   const T = ground.length;
-  const tok = model.tokens.forward(ground.ids);
+  const tok = model.tokenEmbedding(ground.ids);
   const tok2 = ops.concat([ops.slice(tok, 1, 0, PREFIX_BEFORE_CODES), soft, ops.slice(tok, 1, PREFIX_BEFORE_CODES + L, T)], 1);
   const x2 = ops.add(tok2, model.context(ground.pos, ground.geo, ground.geoNext));
   const h2 = model.run(x2, { causal: true, mask: ground.mask ?? undefined });

@@ -172,6 +172,25 @@ export function saveModelAtomic(model: EchoGen, dir: string): void {
   fs.rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * The model with `changes` to its config (an --init run that adds a component, e.g. patchPixels):
+ * its parameters carry over, the new ones keep their init (zero where a component starts as a no-op).
+ */
+export function withShape(model: EchoGen, changes: Partial<ModelShape> | undefined): EchoGen {
+  const c = model.config as unknown as Record<string, unknown>;
+  if (!changes || Object.entries(changes).every(([k, v]) => c[k] === v)) return model;
+  const m = new EchoGen({ ...model.config, ...changes }, new PatchVq(model.vq.config, model.vq.codebook.clone()));
+  try {
+    m.loadStateDict(model.stateDict(), { strict: false });
+  } catch (e) {
+    m.dispose();
+    throw e;
+  } finally {
+    model.dispose();
+  }
+  return m;
+}
+
 /** A frozen copy (own codebook and parameters): the reference policy of Cycle RL. */
 export function copyModel(model: EchoGen): EchoGen {
   const m = new EchoGen(model.config, new PatchVq(model.vq.config, model.vq.codebook.clone()));
@@ -208,7 +227,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     optState = path.join(last, OPTIM_DIR);
     hooks?.onMessage?.(`resuming from ${last}: stage ${cfg.stages[state.stage]} step ${state.step}`);
   } else if (run.init) {
-    model = EchoGen.load(run.init);
+    model = withShape(EchoGen.load(run.init), cfg.model);
   } else {
     hooks?.onMessage?.(`fitting the VQ tokenizer on ${cfg.tokenizerScenes} scenes`);
     const shape: ModelShape = { ...presets[cfg.preset], ...cfg.model };

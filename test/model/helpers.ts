@@ -8,8 +8,8 @@ export function randomVq(K: number, seed = 1, patchSize = 8): eg.model.PatchVq {
   return new eg.model.PatchVq({ imageSize: 64, patchSize, codebookSize: K }, eg.tensor(Float32Array.from({ length: K * D }, () => r.uniform()), [K, D]));
 }
 
-export function tinyModel(K = 32, seed = 0, dim = 32, geometry = true, layoutMap = false): eg.model.EchoGen {
-  return eg.model.EchoGen.create({ dim, layers: 2, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry, layoutMap }, { words: WORDS, vq: randomVq(K), seed });
+export function tinyModel(K = 32, seed = 0, dim = 32, geometry = true, layoutMap = false, patchPixels = false): eg.model.EchoGen {
+  return eg.model.EchoGen.create({ dim, layers: 2, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry, layoutMap, patchPixels }, { words: WORDS, vq: randomVq(K), seed });
 }
 
 export function randomCodes(n: number, K: number, seed: number): number[] {
