@@ -15,6 +15,7 @@ const { values } = parseArgs({
     out: { type: 'string' }, preset: { type: 'string', default: 'small' }, every: { type: 'string', default: '120' },
     set: { type: 'string', default: '{}' }, model: { type: 'string', default: '{}' }, scenes: { type: 'string', default: '24' },
     temperature: { type: 'string', default: '1' }, resume: { type: 'boolean', default: false }, objects: { type: 'string', default: '4' },
+    init: { type: 'string' },
   },
 });
 if (!values.out) { console.error('learning-curve: --out DIR is required'); process.exit(2); }
@@ -23,6 +24,7 @@ const t0 = Date.now();
 eg.train.train(cfg, {
   out: values.out,
   resume: values.resume,
+  init: values.init,
   checkpointEverySec: 300,
   curve: { everySec: Number(values.every), scenes: Number(values.scenes), temperature: Number(values.temperature), maxObjects: Number(values.objects) },
   hooks: {
