@@ -5,20 +5,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
-import { readSafetensors } from '../../lib/model';
+import { bin, env, weights } from './cli-run';
 
-const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin', 'echogen.js');
 // --checkpoint-every 1000: no periodic checkpoint, so the one the resume uses is the interrupt's.
 const ARGS = ['train', '--stages', 'pmtp,djo,cycle-rl', '--preset', 'tiny', '--steps', 'pmtp=40,djo=12,cycle-rl=3', '--seed', '4', '--checkpoint-every', '1000'];
-const env = { ...process.env, ECHOGEN_THREADS: '1' };
 
-function weights(dir: string): Record<string, Float32Array | Int32Array> {
-  const { tensors } = readSafetensors(path.join(dir, 'model', 'model.safetensors'));
-  const out: Record<string, Float32Array | Int32Array> = {};
-  for (const [k, t] of Object.entries(tensors)) { out[k] = t.toArray(); t.dispose(); }
-  return out;
-}
 
 const logLines = (dir: string): number => {
   const f = path.join(dir, 'log.jsonl');

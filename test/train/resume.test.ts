@@ -5,19 +5,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
-import { readSafetensors } from '../../lib/model';
+import { bin, env, weights } from './cli-run';
 
-const root = path.resolve(__dirname, '../..');
-const bin = path.join(root, 'bin', 'echogen.js');
 const ARGS = ['train', '--stages', 'pmtp,djo,cycle-rl', '--preset', 'tiny', '--steps', 'pmtp=40,djo=12,cycle-rl=3', '--seed', '4', '--checkpoint-every', '1'];
-const env = { ...process.env, ECHOGEN_THREADS: '1' };
 
-function weights(dir: string): Record<string, Float32Array | Int32Array> {
-  const { tensors } = readSafetensors(path.join(dir, 'model', 'model.safetensors'));
-  const out: Record<string, Float32Array | Int32Array> = {};
-  for (const [k, t] of Object.entries(tensors)) { out[k] = t.toArray(); t.dispose(); }
-  return out;
-}
 
 test('kill -9 then --resume reproduces the uninterrupted run bit for bit', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eg-resume-'));
