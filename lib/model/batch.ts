@@ -53,6 +53,9 @@ export interface Batch {
    * other text token (</box>); host-side, for EchoGen's coordinate pointer.
    */
   textKinds: number[];
+  /** Host copies of textRows and textTargets (EchoGen groups the rows by kind without a read-back). */
+  textRowsHost: Int32Array;
+  textTargetsHost: Int32Array;
   /** Number of rows each head is trained on. */
   imageCount: number;
   textCount: number;
@@ -130,6 +133,8 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     textTargets: i32(txtT, [txtT.length]),
     imageCount: img.length,
     textKinds: kinds,
+    textRowsHost: Int32Array.from(txt),
+    textTargetsHost: Int32Array.from(txtT),
     textCount: txt.length,
   };
 }

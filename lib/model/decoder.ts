@@ -25,6 +25,8 @@ export class IncrementalDecoder {
   private readonly pad: number[];
   private readonly nextPos: number[];
   private length = 0;
+  /** Each prompt's layout objects for the layout map, parsed once (not at each of the codes). */
+  private mapped: (ReturnType<typeof mapObjects> | null)[] | null = null;
 
   constructor(model: EchoGen, prompts: readonly TokenSequence[]) {
     if (prompts.length === 0) throw new RangeError('IncrementalDecoder: need at least one prompt');
@@ -91,7 +93,8 @@ export class IncrementalDecoder {
   private stepMap(k: number): Tensor | null {
     if (!this.model.layoutMap || k < 0) return null;
     const F = LAYOUT_MAP_FEATURES, out = new Float32Array(this.batch * F);
-    this.prompts.forEach((p, b) => { if (p.layout) writeLayoutMap(out, b * F, mapObjects(p.layout), k, this.side); });
+    this.mapped ??= this.prompts.map((p) => (p.layout ? mapObjects(p.layout) : null));
+    this.mapped.forEach((objects, b) => { if (objects) writeLayoutMap(out, b * F, objects, k, this.side); });
     return tensor(out, [this.batch, 1, F], { device: this.model.device });
   }
 

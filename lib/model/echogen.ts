@@ -239,7 +239,7 @@ export class EchoGen extends Module {
 
   /** Mean cross-entropy over the text rows, coordinates through coordLogits, grouped by kind. */
   private boxLoss(flat: Tensor, batch: Batch): Tensor {
-    const rows = batch.textRows.toArray(), targets = batch.textTargets.toArray();
+    const rows = batch.textRowsHost, targets = batch.textTargetsHost;
     let total: Tensor | null = null;
     for (let kind = 0; kind <= BOX_KIND_OTHER; kind++) {
       const r: number[] = [], t: number[] = [];
