@@ -9,6 +9,7 @@
 //
 //   node scripts/evaluate-model.js models/small [--world 500] [--external FILE] [--temperature 0.5] [--note TEXT]
 'use strict';
+require('./script-errors')('evaluate-model');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');

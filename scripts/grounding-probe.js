@@ -4,6 +4,7 @@
 // reads the expression picks the named one; one that ignores it picks either half the time).
 //   node scripts/grounding-probe.js MODEL_DIR [--scenes 40]
 'use strict';
+require('./script-errors')('grounding-probe');
 const { parseArgs } = require('util');
 const eg = require('..');
 

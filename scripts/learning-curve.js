@@ -7,6 +7,7 @@
 //     --set '{"stages":["pmtp"],"steps":{"pmtp":600},"batch":8,"model":{"dim":128}}' [--scenes 24] [--objects 1]
 //     [--temperature 1] [--resume]
 'use strict';
+require('./script-errors')('learning-curve');
 const { parseArgs } = require('util');
 const eg = require('..');
 

@@ -4,6 +4,7 @@
 //
 //   node scripts/plot-curves.js --out docs/curves.png runs/curve-a runs/curve-b [--label a,b] [--title T]
 'use strict';
+require('./script-errors')('plot-curves');
 const fs = require('fs');
 const path = require('path');
 const { parseArgs } = require('util');

@@ -3,6 +3,7 @@
 // temperatures, and writes a few generated images with the layout's boxes drawn over them.
 //   node scripts/probe-checkpoint.js DIR [--scenes 24] [--objects 4] [--temperatures 1,0.5,0] [--png out.png]
 'use strict';
+require('./script-errors')('probe-checkpoint');
 const fs = require('fs');
 const path = require('path');
 const { parseArgs } = require('util');
