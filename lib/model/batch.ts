@@ -125,7 +125,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     pos: i32(pos, [B, T]),
     geo: i32(geo, [B, T]),
     geoNext: i32(geoNext, [B, T]),
-    layoutMap: opts.layoutMapSide ? tensor(layoutMapData(seqs, T, opts.layoutMapSide), [B, T, LAYOUT_MAP_FEATURES], { device }) : null,
+    layoutMap: opts.layoutMapSide && seqs.some((q) => q.layout) ? tensor(layoutMapData(seqs, T, opts.layoutMapSide), [B, T, LAYOUT_MAP_FEATURES], { device }) : null,
     mask: seqs.some(needsMask) ? i32(buildMask(seqs, T), [B, T, T]) : null,
     imageRows: i32(img, [img.length]),
     imageTargets: i32(imgT, [imgT.length]),

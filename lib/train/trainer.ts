@@ -262,9 +262,6 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     hooks?.onStageStart?.(name, total, state.step);
     let lastSave = Date.now();
     for (; state.step < total; state.step++) {
-      // Native memory of disposed tensors is only fully returned when the event loop turns (Node runs
-      // finalizers from it); a loop that never yields grows ~2 MB a step.
-      await new Promise((r) => setImmediate(r));
       if (run.curve && state.elapsedSec - lastProbe >= run.curve.everySec) measure(name, state.step);
       const t0 = Date.now();
       opt.setLearningRate(learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10))));
@@ -284,10 +281,10 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
       fs.appendFileSync(logFile, JSON.stringify(log) + '\n');
       hooks?.onStep?.(log);
       state.elapsedSec += (Date.now() - t0) / 1000;
-      if (run.shouldStop) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        stopping = stopping || run.shouldStop();
-      }
+      // One turn of the event loop a step: signal handlers run (shouldStop), and so do the finalizers
+      // of tensors nobody disposed, which Node runs only from the loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      stopping = stopping || (run.shouldStop?.() ?? false);
       if (stopping && state.step + 1 < total) {
         state.rng = rng.state;
         const dir = writeCheckpoint(run.out, model, name === 'cycle-rl' ? ref : null, opt, cfg, { ...state, step: state.step + 1 }, hooks);
