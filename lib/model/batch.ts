@@ -6,11 +6,14 @@ import { LossHead, TokenSequence, segmentSees } from './sequences';
 import { SPECIAL_TOKENS } from './vocabulary';
 import { GEO_NONE, geoPatchIndex } from './geometry';
 import { LAYOUT_MAP_FEATURES, mapObjects, writeLayoutMap } from './layout_map';
+import { RefIndex, refIndex } from './ref_readout';
 
 export interface CollateOptions {
   device?: 'cpu' | 'cuda';
   /** Patches per image side: builds the layout map for the L2I tokens that draw a patch. */
   layoutMapSide?: number;
+  /** Image patches per image: indexes the grounding queries for the referring readout (lib/model/ref_readout.ts). */
+  refPatches?: number;
 }
 
 /** The layout map rows of a batch: every segment-0 token that draws a patch of its layout. */
@@ -59,6 +62,8 @@ export interface Batch {
   /** Number of rows each head is trained on. */
   imageCount: number;
   textCount: number;
+  /** The grounding queries, when collated with refPatches and some sequence has one; else null. */
+  refs: RefIndex | null;
 }
 
 function needsMask(s: TokenSequence): boolean {
@@ -136,6 +141,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     textRowsHost: Int32Array.from(txt),
     textTargetsHost: Int32Array.from(txtT),
     textCount: txt.length,
+    refs: opts.refPatches && txt.length ? refIndex(seqs, T, opts.refPatches) : null,
   };
 }
 

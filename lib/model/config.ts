@@ -26,10 +26,15 @@ export interface EchoGenConfig {
    * instead of 2,048 independent rows to learn (absent: false).
    */
   patchPixels?: boolean;
+  /**
+   * Whether grounding queries read where their expression matches the image through the referring
+   * readout of lib/model/ref_readout.ts (needs geometry; absent: false).
+   */
+  refReadout?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -63,7 +68,7 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   }
   if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0 && o.mlpRatio <= MAX_MLP_RATIO)) throw new RangeError(`${at}config.mlpRatio must be a positive number at most ${MAX_MLP_RATIO}, got ${JSON.stringify(o.mlpRatio)}`);
   if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
-  for (const k of ['geometry', 'layoutMap', 'patchPixels'] as const) {
+  for (const k of ['geometry', 'layoutMap', 'patchPixels', 'refReadout'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${at}config.${k} must be a boolean, got ${JSON.stringify(o[k])}`);
   }
   if (o.words.length > MAX_WORDS) throw new RangeError(`${at}config.words has ${o.words.length} entries, at most ${MAX_WORDS}`);
@@ -71,6 +76,7 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   if (cfg.heads > cfg.dim) throw new RangeError(`${at}config.heads (${cfg.heads}) must be at most config.dim (${cfg.dim})`);
   if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
   if (cfg.maxPositions * cfg.dim > 2 ** 31 - 1) throw new RangeError(`${at}config.maxPositions * config.dim (${cfg.maxPositions} * ${cfg.dim}) exceeds a tensor's 2^31 - 1 elements`);
+  if (cfg.refReadout && !cfg.geometry) throw new RangeError(`${at}config.refReadout needs config.geometry (its values are the patches' Fourier features)`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false };
 }

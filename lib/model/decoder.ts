@@ -22,7 +22,9 @@ export class IncrementalDecoder {
   private readonly prompts: readonly TokenSequence[];
   private readonly caches: KvCache[];
   /** Left padding of each sequence; the key at cache index j is real iff j >= pad[b]. */
-  private readonly pad: number[];
+  readonly pad: number[];
+  /** The prefill's final hidden states [B, P, dim] (null before prefill). */
+  promptHidden: Tensor | null = null;
   private readonly nextPos: number[];
   private length = 0;
   /** Each prompt's layout objects for the layout map, parsed once (not at each of the codes). */
@@ -63,6 +65,7 @@ export class IncrementalDecoder {
     const x = this.model.embed(i32(ids), i32(pos), i32(geo), i32(geoNext), map);
     const h = this.model.run(x, { causal: true, mask: this.keyMask(P, P), caches: this.caches });
     this.length = P;
+    this.promptHidden = h;
     return ops.reshape(ops.slice(h, 1, P - 1, P), [B, this.model.config.dim]);
   }
 

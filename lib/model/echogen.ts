@@ -16,6 +16,7 @@ import { imagesToTensor } from './images';
 import { GEO_FEATURES, GEO_NONE, coordEdgeIds, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';
 import { BOX_KIND_OTHER, collate } from './batch';
 import { LAYOUT_MAP_FEATURES } from './layout_map';
+import { RefIndex, RefReadout, refIndex } from './ref_readout';
 import type { TokenSequence } from './sequences';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
@@ -67,6 +68,8 @@ export class EchoGen extends Module {
   readonly patchPixels: Linear | null = null;
   /** The coordinate pointer's query map (config.geometry; see coordLogits). */
   readonly coordQuery: Linear | null = null;
+  /** Where a grounding query's expression matches the image (config.refReadout; lib/model/ref_readout.ts). */
+  readonly refReadout: RefReadout | null = null;
   private geoFeatures: Tensor | null = null;
 
   constructor(config: EchoGenConfig, vq: PatchVq) {
@@ -96,11 +99,16 @@ export class EchoGen extends Module {
     // Zero at the start: a model extended from one without it (--init) computes what it did.
     if (c.patchPixels) this.patchPixels = this.addModule('patchPixels', new Linear(3 * c.patchSize * c.patchSize, c.dim, { bias: false, rng: rng.fork(), std: 0 }));
     if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
+    if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork()));
   }
 
   /** Collates sequences for this model (on its device, with the layout map when it uses one). */
   collate(seqs: readonly TokenSequence[]): Batch {
-    return collate(seqs, { device: this.device, layoutMapSide: this.layoutMap ? this.config.imageSize / this.config.patchSize : undefined });
+    return collate(seqs, {
+      device: this.device,
+      layoutMapSide: this.layoutMap ? this.config.imageSize / this.config.patchSize : undefined,
+      refPatches: this.refReadout ? this.vq.tokensPerImage : undefined,
+    });
   }
 
   /** A model of a preset's shape over `words`, with a fitted VQ tokenizer. */
@@ -223,6 +231,16 @@ export class EchoGen extends Module {
   }
 
   /**
+   * The referring readout's r [queries, dim] of `index` over final hidden states [rows, dim] (null
+   * without config.refReadout or queries): added to a query's coordinate rows before coordLogits.
+   */
+  readRefs(hidden: Tensor, index: RefIndex | null): Tensor | null {
+    if (!this.refReadout || !this.geoFeatures || !index || index.count === 0) return null;
+    const n = this.vq.tokensPerImage;
+    return this.refReadout.forward(hidden, this.tokens.weight, ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), index);
+  }
+
+  /**
    * Both tasks' mean cross-entropies on the rows the batch marks (docs/design.md section 5). With
    * config.geometry a coordinate row's loss is over the 64 bins of coordLogits (what ground() decodes
    * from); other text rows (</box>) use the whole text head.
@@ -240,13 +258,15 @@ export class EchoGen extends Module {
   /** Mean cross-entropy over the text rows, coordinates through coordLogits, grouped by kind. */
   private boxLoss(flat: Tensor, batch: Batch): Tensor {
     const rows = batch.textRowsHost, targets = batch.textTargetsHost;
+    const refs = this.readRefs(flat, batch.refs);
     let total: Tensor | null = null;
     for (let kind = 0; kind <= BOX_KIND_OTHER; kind++) {
       const r: number[] = [], t: number[] = [];
       batch.textKinds.forEach((k, i) => { if (k === kind) { r.push(rows[i]); t.push(kind < BOX_KIND_OTHER ? targets[i] - this.vocab.coordStart : targets[i]); } });
       if (!r.length) continue;
       const i32 = (a: number[]): Tensor => tensor(Int32Array.from(a), [a.length], { dtype: 'i32', device: this.device });
-      const h = ops.gatherRows(flat, i32(r));
+      let h = ops.gatherRows(flat, i32(r));
+      if (refs && batch.refs && kind < BOX_KIND_OTHER) h = ops.add(h, ops.gatherRows(refs, i32(r.map((row) => queryOf(batch.refs as RefIndex, row)))));
       const logits = kind < BOX_KIND_OTHER ? this.coordLogits(h, kind) : this.textHead.forward(h);
       const part = ops.scale(ops.crossEntropy(logits, i32(t)), r.length / batch.textCount);
       total = total ? ops.add(total, part) : part;
@@ -331,8 +351,11 @@ export class EchoGen extends Module {
     const bins = withDecoder(this, prompts, (dec) => {
       const out = list.map(() => [] as number[]);
       let h = dec.prefill();
+      const P = dec.pad[0] + prompts[0].ids.length;
+      const hidden = dec.promptHidden as Tensor;
+      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad) : null);
       for (let s = 0; s < 4; s++) {
-        const logits = this.coordLogits(h, s).toArray();
+        const logits = this.coordLogits(refs ? ops.add(h, refs) : h, s).toArray();
         const ids = out.map((o, b) => {
           // x2 and y2 are read from bins at or after x1 and y1, so the box is never inverted.
           const from = s >= 2 ? o[s - 2] : 0;
@@ -347,6 +370,13 @@ export class EchoGen extends Module {
     });
     return bins;
   }
+}
+
+/** The query of a coordinate row (every one belongs to a query that opened with <ref>). */
+function queryOf(index: RefIndex, row: number): number {
+  const q = index.rowQuery[row];
+  if (q < 0) throw new Error(`EchoGen: coordinate row ${row} belongs to no grounding query`);
+  return q;
 }
 
 function argmax(a: Float32Array | Int32Array, from: number, to: number): number {

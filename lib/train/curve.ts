@@ -31,6 +31,9 @@ export interface CurvePoint {
   /** Grounding on the world's renders. */
   acc50: number;
   mAcc: number;
+  /** Grounding on the probe's scenes of 2+ objects: the named object chosen (GroundMetrics.referent), Acc@0.5. */
+  referent: number;
+  acc50Multi: number;
   /** Grounding in the model's own generated images. */
   cycleIou: number;
   /** Seconds the probe took. */
@@ -61,7 +64,7 @@ export function curvePoint(model: EchoGen, layouts: readonly Layout[], where: { 
   const l2i = evalL2i(model, layouts, { seed: 1, temperature: opts.temperature ?? 1 });
   const g = evalGround(model, layouts);
   return {
-    ...where, AP: l2i.AP, AP50: l2i.AP50, acc50: g.acc50, mAcc: g.mAcc, cycleIou: l2i.cycleIou,
+    ...where, AP: l2i.AP, AP50: l2i.AP50, acc50: g.acc50, mAcc: g.mAcc, referent: g.referent, acc50Multi: g.acc50Multi, cycleIou: l2i.cycleIou,
     evalSec: (Date.now() - t0) / 1000, tokenizerCeiling: ceiling,
   };
 }

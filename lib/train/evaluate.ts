@@ -4,12 +4,20 @@
 // cycle IoU (each expression grounded in the model's own image for its layout).
 import { tensor, tidy } from '../tensor';
 import { evaluateL2i, evaluateL2iReal, groundingAccuracy } from '../eval';
+import { boxIou } from '../data';
 import type { Box } from '../data';
 import { EchoGen, Layout } from '../model';
 import { renderBatch } from './data';
 
 export interface L2iMetrics { AP: number; AP50: number; AP75: number; compositional: number; images: number }
-export interface GroundMetrics { acc50: number; acc75: number; mAcc: number; meanIou: number; queries: number }
+export interface GroundMetrics {
+  acc50: number; acc75: number; mAcc: number; meanIou: number; queries: number;
+  /**
+   * On scenes of two or more objects: the share of queries whose box overlaps the named object more
+   * than any other (a model that ignores the expression scores about 1 / objects), and their Acc@0.5.
+   */
+  referent: number; acc50Multi: number; multiQueries: number;
+}
 export interface L2iEvalResult extends L2iMetrics { cycleIou: number; cycleAcc50: number }
 
 export interface EvalOptions {
@@ -72,7 +80,7 @@ export function evalL2i(model: EchoGen, layouts: readonly Layout[], opts: EvalOp
 export function evalGround(model: EchoGen, layouts: readonly Layout[], opts: EvalOptions = {}): GroundMetrics {
   const batch = opts.batch ?? 16;
   const preds: Box[] = [], gts: Box[] = [];
-  const queries = layouts.flatMap((l) => l.objects.map((o) => ({ l, o })));
+  const queries = layouts.flatMap((l) => l.objects.map((o, i) => ({ l, o, i })));
   for (let start = 0; start < queries.length; start += batch) {
     const part = queries.slice(start, start + batch);
     tidy(() => {
@@ -82,5 +90,16 @@ export function evalGround(model: EchoGen, layouts: readonly Layout[], opts: Eva
     opts.onProgress?.(Math.min(queries.length, start + batch), queries.length);
   }
   const r = groundingAccuracy(preds, gts);
-  return { acc50: r.acc50, acc75: r.acc75, mAcc: r.mAcc, meanIou: r.meanIou, queries: r.n };
+  let multi = 0, named = 0, hit = 0;
+  queries.forEach((q, j) => {
+    if (q.l.objects.length < 2) return;
+    multi++;
+    const own = boxIou(preds[j], gts[j]);
+    if (q.l.objects.every((o, k) => k === q.i || boxIou(preds[j], asBox(o.box)) < own)) named++;
+    if (own >= 0.5) hit++;
+  });
+  return {
+    acc50: r.acc50, acc75: r.acc75, mAcc: r.mAcc, meanIou: r.meanIou, queries: r.n,
+    referent: multi ? named / multi : 0, acc50Multi: multi ? hit / multi : 0, multiQueries: multi,
+  };
 }
