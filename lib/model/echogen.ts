@@ -47,6 +47,11 @@ export interface Losses {
   image: Tensor | null;
   /** Mean cross-entropy over the box tokens of the batch (null when it has none). */
   text: Tensor | null;
+  /**
+   * The referring readout's attention loss on the batch's grounding queries (config.refReadout;
+   * lib/model/ref_readout.ts), null without it.
+   */
+  ref: Tensor | null;
 }
 
 export class EchoGen extends Module {
@@ -231,13 +236,13 @@ export class EchoGen extends Module {
   }
 
   /**
-   * The referring readout's r [queries, dim] of `index` over final hidden states [rows, dim] (null
+   * The referring readout's r [queries, dim] of `index` (and its attention loss where the index holds boxes) over final hidden states [rows, dim] (null
    * without config.refReadout or queries): added to a query's coordinate rows before coordLogits.
    */
-  readRefs(hidden: Tensor, index: RefIndex | null): Tensor | null {
+  readRefs(hidden: Tensor, index: RefIndex | null): { r: Tensor; attentionLoss: Tensor | null } | null {
     if (!this.refReadout || !this.geoFeatures || !index || index.count === 0) return null;
     const n = this.vq.tokensPerImage;
-    return this.refReadout.forward(hidden, this.tokens.weight, ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), index);
+    return this.refReadout.read(hidden, this.tokens.weight, ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), index);
   }
 
   /**
@@ -249,16 +254,17 @@ export class EchoGen extends Module {
     const h = hidden ?? this.forward(batch);
     const flat = ops.reshape(h, [batch.batch * batch.length, this.config.dim]);
     const ce = (rows: Tensor, targets: Tensor, head: Linear): Tensor => ops.crossEntropy(head.forward(ops.gatherRows(flat, rows)), targets);
+    const refs = batch.textCount ? this.readRefs(flat, batch.refs) : null;
     return {
       image: batch.imageCount ? ce(batch.imageRows, batch.imageTargets, this.imageHead) : null,
-      text: !batch.textCount ? null : this.geoFeatures ? this.boxLoss(flat, batch) : ce(batch.textRows, batch.textTargets, this.textHead),
+      text: !batch.textCount ? null : this.geoFeatures ? this.boxLoss(flat, batch, refs?.r ?? null) : ce(batch.textRows, batch.textTargets, this.textHead),
+      ref: refs?.attentionLoss ?? null,
     };
   }
 
   /** Mean cross-entropy over the text rows, coordinates through coordLogits, grouped by kind. */
-  private boxLoss(flat: Tensor, batch: Batch): Tensor {
+  private boxLoss(flat: Tensor, batch: Batch, refs: Tensor | null): Tensor {
     const rows = batch.textRowsHost, targets = batch.textTargetsHost;
-    const refs = this.readRefs(flat, batch.refs);
     let total: Tensor | null = null;
     for (let kind = 0; kind <= BOX_KIND_OTHER; kind++) {
       const r: number[] = [], t: number[] = [];
@@ -353,7 +359,7 @@ export class EchoGen extends Module {
       let h = dec.prefill();
       const P = dec.pad[0] + prompts[0].ids.length;
       const hidden = dec.promptHidden as Tensor;
-      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad) : null);
+      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad) : null)?.r;
       for (let s = 0; s < 4; s++) {
         const logits = this.coordLogits(refs ? ops.add(h, refs) : h, s).toArray();
         const ids = out.map((o, b) => {

@@ -23,6 +23,9 @@ export const GEO_FEATURES = 4 * GEO_FREQUENCIES;
 export const geoXEdge = (edge: number): number => X_EDGE + edge;
 export const geoYEdge = (edge: number): number => Y_EDGE + edge;
 export const geoPatch = (k: number): number => PATCH + k;
+/** Where an edge geometry id lies, in [0, 1] (x for an x edge, y for a y edge; NaN for any other id). */
+export const geoEdgeValue = (id: number): number =>
+  id >= X_EDGE && id < Y_EDGE ? (id - X_EDGE) / COORD_BINS : id >= Y_EDGE && id < PATCH ? (id - Y_EDGE) / COORD_BINS : NaN;
 /** The patch index of a patch geometry id (-1 for any other id). */
 export const geoPatchIndex = (id: number): number => (id >= PATCH ? id - PATCH : -1);
 

@@ -10,12 +10,17 @@
 //   r      = Wo · multi-head attention(query, keys, values)       (where the named thing is)
 // r is added to the hidden state of each of the query's four coordinate rows before coordLogits. Wo
 // starts at zero, so a model extended with the readout (--init) computes what it did before.
+//
+// Trained through the box loss alone the attention stayed where it started (after 335 steps, 10.9%
+// of its mass on the named object and 10.0% on the other one), so a training sequence that holds the
+// query's box also supervises the attention: -log of its mass on the patches inside the box
+// (attentionLoss), MDETR's idea of aligning words with image regions, here with the box as the region.
 import { Tensor, tensor } from '../tensor';
 import * as ops from '../autograd';
 import { InitRng, Linear, Module } from '../nn';
 import { TokenSequence, SEG_FIRST_QUERY, SEG_IMAGE_PREFIX } from './sequences';
 import { SPECIAL_TOKENS } from './vocabulary';
-import { GEO_FEATURES, geoPatchIndex } from './geometry';
+import { GEO_FEATURES, geoEdgeValue, geoPatchIndex } from './geometry';
 
 const REF = SPECIAL_TOKENS.indexOf('<ref>');
 const END_REF = SPECIAL_TOKENS.indexOf('</ref>');
@@ -32,6 +37,24 @@ export interface RefIndex {
   patchRows: Int32Array;
   /** Flat row b*T + t -> index of the query whose segment holds it (-1: none). */
   rowQuery: Int32Array;
+  /**
+   * [count * patches] 1 where the patch centre lies in the query's box (the nearest patch when none
+   * does), when the sequence holds the box (training); null when no query has one (a prompt).
+   */
+  inBox: Float32Array | null;
+}
+
+/** Marks the patches (side x side grid) whose centres lie in box [x1, y1, x2, y2] at `at`; the nearest if none. */
+function markBox(out: Float32Array, at: number, box: readonly number[], side: number): void {
+  let any = false;
+  for (let p = 0; p < side * side; p++) {
+    const x = ((p % side) + 0.5) / side, y = (Math.floor(p / side) + 0.5) / side;
+    if (x >= box[0] && x <= box[2] && y >= box[1] && y <= box[3]) { out[at + p] = 1; any = true; }
+  }
+  if (any) return;
+  const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+  const c = Math.min(side - 1, Math.floor(cx * side)), r = Math.min(side - 1, Math.floor(cy * side));
+  out[at + r * side + c] = 1;
 }
 
 /**
@@ -40,7 +63,7 @@ export interface RefIndex {
  * `shift[b]` offsets sequence b's rows (left padding in the incremental decoder).
  */
 export function refIndex(seqs: readonly TokenSequence[], T: number, patches: number, shift?: readonly number[]): RefIndex {
-  const words: number[] = [], owner: number[] = [], rows: number[] = [];
+  const words: number[] = [], owner: number[] = [], rows: number[] = [], boxes: (number[] | null)[] = [];
   const rowQuery = new Int32Array(seqs.length * T).fill(-1);
   let count = 0;
   seqs.forEach((s, b) => {
@@ -54,6 +77,9 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
       let u = t + 1;
       for (; u < s.ids.length && s.ids[u] !== END_REF; u++) { words.push(s.ids[u]); owner.push(count); }
       for (let v = t; v < s.ids.length && s.seg[v] === seg; v++) rowQuery[base + v] = count;
+      // After </ref>: <box> x1 y1 x2 y2, whose geometry ids name the edges (absent in a prompt).
+      const edges = s.geo.slice(u + 2, u + 6).map(geoEdgeValue);
+      boxes.push(edges.length === 4 && s.seg[u + 5] === seg && edges.every((e) => !Number.isNaN(e)) ? edges : null);
       rows.push(...prefix);
       count++;
     }
@@ -62,7 +88,13 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
   const n = new Array<number>(count).fill(0);
   for (const q of owner) n[q]++;
   owner.forEach((q, w) => { wordMean[q * words.length + w] = 1 / n[q]; });
-  return { count, wordIds: Int32Array.from(words), wordMean, patchRows: Int32Array.from(rows), rowQuery };
+  let inBox: Float32Array | null = null;
+  if (boxes.some((b) => b)) {
+    inBox = new Float32Array(count * patches);
+    const side = Math.round(Math.sqrt(patches));
+    boxes.forEach((b, q) => { if (b) markBox(inBox as Float32Array, q * patches, b, side); });
+  }
+  return { count, wordIds: Int32Array.from(words), wordMean, patchRows: Int32Array.from(rows), rowQuery, inBox };
 }
 
 export class RefReadout extends Module {
@@ -89,6 +121,15 @@ export class RefReadout extends Module {
    * the fixed Fourier features of the patch centres.
    */
   forward(hidden: Tensor, tokenTable: Tensor, patchGeo: Tensor, index: RefIndex): Tensor {
+    return this.read(hidden, tokenTable, patchGeo, index).r;
+  }
+
+  /**
+   * forward's r and, when the index holds the queries' boxes, the attention loss: the mean over
+   * those queries of -log(mean over heads of the attention mass inside the box). The mass is a
+   * second pass of the fused kernel with the box indicator as the values.
+   */
+  read(hidden: Tensor, tokenTable: Tensor, patchGeo: Tensor, index: RefIndex): { r: Tensor; attentionLoss: Tensor | null } {
     const Q = index.count, W = index.wordIds.length, N = patchGeo.shape[0], H = this.heads, d = this.dim / H;
     const dev = hidden.device;
     const words = ops.embedding(tokenTable, tensor(index.wordIds, [W], { dtype: 'i32', device: dev }));
@@ -100,6 +141,22 @@ export class RefReadout extends Module {
     const tiled = new Int32Array(Q * N).map((_, i) => i % N);
     const v = split(ops.embedding(where, tensor(tiled, [Q * N], { dtype: 'i32', device: dev })), N);
     const read = ops.reshape(ops.permute(ops.attention(q, k, v), [0, 2, 1, 3]), [Q, this.dim]);
-    return this.out.forward(read);
+    return { r: this.out.forward(read), attentionLoss: index.inBox ? this.attentionLoss(q, k, index.inBox, Q, N) : null };
+  }
+
+  private attentionLoss(q: Tensor, k: Tensor, inBox: Float32Array, Q: number, N: number): Tensor {
+    const H = this.heads, d = this.dim / H, dev = q.device;
+    const ind = new Float32Array(Q * H * N * d);
+    const supervised: number[] = [];
+    for (let i = 0; i < Q; i++) {
+      let any = false;
+      for (let p = 0; p < N; p++) if (inBox[i * N + p]) { any = true; for (let h = 0; h < H; h++) ind.fill(1, ((i * H + h) * N + p) * d, ((i * H + h) * N + p + 1) * d); }
+      if (any) supervised.push(i);
+    }
+    // mass [Q, H, 1, d] (equal along d) -> mean over d, then over heads -> [Q, 1].
+    const mass = ops.attention(q, k, tensor(ind, [Q, H, N, d], { device: dev }));
+    const heads = ops.meanLastDim(ops.reshape(ops.meanLastDim(ops.reshape(mass, [Q * H, d])), [Q, H]));
+    const rows = ops.gatherRows(ops.reshape(heads, [Q, 1]), tensor(Int32Array.from(supervised), [supervised.length], { dtype: 'i32', device: dev }));
+    return ops.scale(ops.sum(ops.log(ops.addScalar(rows, 1e-4))), -1 / supervised.length);
   }
 }

@@ -59,10 +59,13 @@ export function pmtpStep(model: EchoGen, examples: readonly Example[], rng: Trai
   // The batch's tensors must outlive backward (gatherRows and crossEntropy read them there): the
   // trainer runs step, backward and update in one tidy() scope, which frees them.
   const batch = model.collate(seqs);
-  const { image, text } = model.loss(batch);
-  const loss = combine(image, text, opts.textWeight ?? 1);
+  const { image, text, ref } = model.loss(batch);
+  const box = combine(image, text, opts.textWeight ?? 1);
+  // The referring readout's attention loss (config.refReadout) at weight 1.
+  const loss = ref ? ops.add(box, ref) : box;
   const stats: Record<string, number> = {};
   if (image) stats.l2i = image.item();
   if (text) stats.i2l = text.item();
+  if (ref) stats.ref = ref.item();
   return { loss, stats, tokens: seqs.reduce((s, q) => s + q.ids.length, 0) };
 }

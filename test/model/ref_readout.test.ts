@@ -49,13 +49,22 @@ describe('referring readout', () => {
       expect(idx.rowQuery[T + t]).toBe(want < 0 ? -1 : want + 2);
     });
     expect(idx.rowQuery[s.ids.length]).toBe(-1);
+    // The patches whose centres lie in each query's box (8 x 8 grid, centres at (c + 0.5) / 8): the
+    // red circle [0.125, 0.25, 0.375, 0.5] covers columns 1-2 of rows 2-3, the blue square
+    // [0.5, 0.5, 0.875, 0.8125] columns 4-6 of rows 4-6.
+    const marked = (q: number): number[] => Array.from(idx.inBox!.subarray(q * 64, (q + 1) * 64)).flatMap((v, p) => (v ? [p] : []));
+    expect(marked(0)).toEqual([17, 18, 25, 26]);
+    expect(marked(1)).toEqual([36, 37, 38, 44, 45, 46, 52, 53, 54]);
+    expect(marked(2)).toEqual(marked(0));
+    // A prompt has no box: nothing to supervise.
+    expect(refIndex([M.i2lPrompt(v, codes, 'red circle')], T, 64).inBox).toBeNull();
     // Left padding shifts the rows.
     const shifted = refIndex([s], T, 64, [2]);
     expect(Array.from(shifted.patchRows)).toEqual(Array.from(idx.patchRows.subarray(0, 128)).map((r) => r + 2));
     expect(() => refIndex([s], T, 16)).toThrow(/sequence 0 has 64 image patches in its prefix, expected 16/);
   });
 
-  test('forward equals a float64 reference (mean of word embeddings, per-head softmax over patches)', () => {
+  test('forward and the attention loss equal a float64 reference (mean of word embeddings, per-head softmax over patches)', () => {
     const m = readoutModel(1);
     try {
       wake(m, 2);
@@ -66,8 +75,13 @@ describe('referring readout', () => {
       const index = {
         count: 2, wordIds: Int32Array.from([20, 21, 22]), wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]),
         patchRows: Int32Array.from([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15]), rowQuery: new Int32Array(rows).fill(-1),
+        inBox: Float32Array.from([0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
       };
-      const got = eg.tidy(() => ops.noGrad(() => ro.forward(eg.tensor(hidden, [rows, D]), m.tokens.weight, eg.tensor(geo, [N, GEO_FEATURES]), index).toArray()));
+      const [got, gotLoss] = eg.tidy(() => ops.noGrad(() => {
+        const out = ro.read(eg.tensor(hidden, [rows, D]), m.tokens.weight, eg.tensor(geo, [N, GEO_FEATURES]), index);
+        return [out.r.toArray(), out.attentionLoss!.item()] as const;
+      }));
+      let wantLoss = 0;
       const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
       const lin = (W: Float32Array, x: ArrayLike<number>, out: number, inn: number): number[] =>
         Array.from({ length: out }, (_, o) => { let s = 0; for (let i = 0; i < inn; i++) s += W[o * inn + i] * x[i]; return s; });
@@ -78,14 +92,18 @@ describe('referring readout', () => {
         const keys = Array.from({ length: N }, (_, p) => lin(Wk, hidden.subarray(index.patchRows[q * N + p] * D), D, D));
         const vals = Array.from({ length: N }, (_, p) => lin(Wv, geo.subarray(p * GEO_FEATURES), D, GEO_FEATURES));
         const read = new Array<number>(D).fill(0);
+        let mass = 0;
         for (let h = 0; h < H; h++) {
           const sc = keys.map((k) => { let s = 0; for (let c = 0; c < d; c++) s += qv[h * d + c] * k[h * d + c]; return s / Math.sqrt(d); });
           const mx = Math.max(...sc), ex = sc.map((x) => Math.exp(x - mx)), z = ex.reduce((a, b) => a + b, 0);
           for (let p = 0; p < N; p++) for (let c = 0; c < d; c++) read[h * d + c] += (ex[p] / z) * vals[p][h * d + c];
+          for (let p = 0; p < N; p++) mass += (index.inBox[q * N + p] * ex[p]) / z / H;
         }
+        wantLoss -= Math.log(mass + 1e-4) / 2;
         const want = lin(Wo, read, D, D);
         for (let c = 0; c < D; c++) expect(Math.abs(got[q * D + c] - want[c])).toBeLessThan(1e-4);
       }
+      expect(Math.abs(gotLoss - wantLoss)).toBeLessThan(1e-4);
     } finally {
       m.dispose();
     }
@@ -123,7 +141,7 @@ describe('referring readout', () => {
         const coord = eg.tidy(() => ops.noGrad(() => {
           const batch = m.collate([seq]);
           const flat = ops.reshape(m.forward(batch), [batch.length, m.config.dim]);
-          const refs = m.readRefs(flat, batch.refs)!;
+          const refs = m.readRefs(flat, batch.refs)!.r;
           const h = ops.add(ops.gatherRows(flat, batch.textRows), ops.concat([refs, refs, refs, refs, refs], 0));
           return [0, 1, 2, 3].map((s) => m.coordLogits(ops.slice(h, 0, s, s + 1), s).toArray() as Float32Array);
         }));
