@@ -242,7 +242,7 @@ export class EchoGen extends Module {
   readRefs(hidden: Tensor, index: RefIndex | null): { r: Tensor; attentionLoss: Tensor | null } | null {
     if (!this.refReadout || !this.geoFeatures || !index || index.count === 0) return null;
     const n = this.vq.tokensPerImage;
-    return this.refReadout.read(hidden, this.tokens.weight, ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), index);
+    return this.refReadout.read(hidden, this.tokenTable(), ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), index);
   }
 
   /**

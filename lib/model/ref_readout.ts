@@ -6,6 +6,7 @@
 // readout is a short, explicit path for that binding:
 //   query  = Wq · mean of the expression's word embeddings        (what is named: colour, texture, shape)
 //   keys   = Wk · final hidden state of each image patch           (what each patch shows, in context)
+//          + We · input embedding of each image patch's code        (its colour and texture, linearly)
 //   values = Wv · Fourier features of each patch centre            (where each patch is)
 //   r      = Wo · multi-head attention(query, keys, values)       (where the named thing is)
 // r is added to the hidden state of each of the query's four coordinate rows before coordLogits. Wo
@@ -15,6 +16,10 @@
 // of its mass on the named object and 10.0% on the other one), so a training sequence that holds the
 // query's box also supervises the attention: -log of its mass on the patches inside the box
 // (attentionLoss), MDETR's idea of aligning words with image regions, here with the box as the region.
+// Two more findings from probes that trained the readout alone on frozen states (docs/training.md):
+// keys from the final hidden states alone never told the named object from the other in 150 steps
+// (the code embeddings did, so both feed the keys), and the scores learn 8x faster with a fixed gain
+// on the query (QUERY_GAIN; its init is scaled down by as much, so the first scores are unchanged).
 import { Tensor, tensor } from '../tensor';
 import * as ops from '../autograd';
 import { InitRng, Linear, Module } from '../nn';
@@ -35,6 +40,8 @@ export interface RefIndex {
   wordMean: Float32Array;
   /** [count * patches] flat rows b*T + t of the image patches each query reads, in patch order. */
   patchRows: Int32Array;
+  /** [count * patches] token ids of those patches (their codes' rows in the token table). */
+  patchIds: Int32Array;
   /** Flat row b*T + t -> index of the query whose segment holds it (-1: none). */
   rowQuery: Int32Array;
   /**
@@ -63,13 +70,13 @@ function markBox(out: Float32Array, at: number, box: readonly number[], side: nu
  * `shift[b]` offsets sequence b's rows (left padding in the incremental decoder).
  */
 export function refIndex(seqs: readonly TokenSequence[], T: number, patches: number, shift?: readonly number[]): RefIndex {
-  const words: number[] = [], owner: number[] = [], rows: number[] = [], boxes: (number[] | null)[] = [];
+  const words: number[] = [], owner: number[] = [], rows: number[] = [], ids: number[] = [], boxes: (number[] | null)[] = [];
   const rowQuery = new Int32Array(seqs.length * T).fill(-1);
   let count = 0;
   seqs.forEach((s, b) => {
     const base = b * T + (shift?.[b] ?? 0);
-    const prefix: number[] = [];
-    s.seg.forEach((g, t) => { if (g === SEG_IMAGE_PREFIX && geoPatchIndex(s.geo[t]) >= 0) prefix.push(base + t); });
+    const prefix: number[] = [], prefixIds: number[] = [];
+    s.seg.forEach((g, t) => { if (g === SEG_IMAGE_PREFIX && geoPatchIndex(s.geo[t]) >= 0) { prefix.push(base + t); prefixIds.push(s.ids[t]); } });
     for (let t = 0; t < s.ids.length; t++) {
       if (s.seg[t] < SEG_FIRST_QUERY || s.ids[t] !== REF || (t > 0 && s.seg[t - 1] === s.seg[t])) continue;
       if (prefix.length !== patches) throw new RangeError(`refIndex: sequence ${b} has ${prefix.length} image patches in its prefix, expected ${patches}`);
@@ -81,6 +88,7 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
       const edges = s.geo.slice(u + 2, u + 6).map(geoEdgeValue);
       boxes.push(edges.length === 4 && s.seg[u + 5] === seg && edges.every((e) => !Number.isNaN(e)) ? edges : null);
       rows.push(...prefix);
+      ids.push(...prefixIds);
       count++;
     }
   });
@@ -94,14 +102,18 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
     const side = Math.round(Math.sqrt(patches));
     boxes.forEach((b, q) => { if (b) markBox(inBox as Float32Array, q * patches, b, side); });
   }
-  return { count, wordIds: Int32Array.from(words), wordMean, patchRows: Int32Array.from(rows), rowQuery, inBox };
+  return { count, wordIds: Int32Array.from(words), wordMean, patchRows: Int32Array.from(rows), patchIds: Int32Array.from(ids), rowQuery, inBox };
 }
+
+/** The fixed gain on the readout's query (see the header). */
+export const QUERY_GAIN = 8;
 
 export class RefReadout extends Module {
   readonly dim: number;
   readonly heads: number;
   readonly query: Linear;
   readonly key: Linear;
+  readonly keyEmbed: Linear;
   readonly value: Linear;
   readonly out: Linear;
 
@@ -109,15 +121,16 @@ export class RefReadout extends Module {
     super();
     this.dim = dim;
     this.heads = heads;
-    this.query = this.addModule('query', new Linear(dim, dim, { bias: false, rng: rng.fork() }));
+    this.query = this.addModule('query', new Linear(dim, dim, { bias: false, rng: rng.fork(), std: 1 / (QUERY_GAIN * Math.sqrt(dim)) }));
     this.key = this.addModule('key', new Linear(dim, dim, { bias: false, rng: rng.fork() }));
+    this.keyEmbed = this.addModule('keyEmbed', new Linear(dim, dim, { bias: false, rng: rng.fork() }));
     this.value = this.addModule('value', new Linear(GEO_FEATURES, dim, { bias: false, rng: rng.fork() }));
     this.out = this.addModule('out', new Linear(dim, dim, { bias: false, rng: rng.fork(), std: 0 }));
   }
 
   /**
    * r [count, dim] for the queries of `index`: hidden [rows, dim] are the final hidden states the
-   * index's rows point into, tokenTable [V, dim] the word embeddings, patchGeo [patches, GEO_FEATURES]
+   * index's rows point into, tokenTable [V, dim] the token embeddings (words and codes), patchGeo [patches, GEO_FEATURES]
    * the fixed Fourier features of the patch centres.
    */
   forward(hidden: Tensor, tokenTable: Tensor, patchGeo: Tensor, index: RefIndex): Tensor {
@@ -135,8 +148,10 @@ export class RefReadout extends Module {
     const words = ops.embedding(tokenTable, tensor(index.wordIds, [W], { dtype: 'i32', device: dev }));
     const expr = ops.matmul(tensor(index.wordMean, [Q, W], { device: dev }), words);
     const split = (x: Tensor, t: number): Tensor => ops.permute(ops.reshape(x, [Q, t, H, d]), [0, 2, 1, 3]);
-    const q = split(this.query.forward(expr), 1);
-    const k = split(this.key.forward(ops.gatherRows(hidden, tensor(index.patchRows, [Q * N], { dtype: 'i32', device: dev }))), N);
+    const q = split(ops.scale(this.query.forward(expr), QUERY_GAIN), 1);
+    const shows = this.key.forward(ops.gatherRows(hidden, tensor(index.patchRows, [Q * N], { dtype: 'i32', device: dev })));
+    const codes = this.keyEmbed.forward(ops.embedding(tokenTable, tensor(index.patchIds, [Q * N], { dtype: 'i32', device: dev })));
+    const k = split(ops.add(shows, codes), N);
     const where = this.value.forward(patchGeo);
     const tiled = new Int32Array(Q * N).map((_, i) => i % N);
     const v = split(ops.embedding(where, tensor(tiled, [Q * N], { dtype: 'i32', device: dev })), N);

@@ -3,7 +3,7 @@
 // against the full forward pass with the readout on.
 import * as eg from '../../lib';
 import { withShape } from '../../lib/train/trainer';
-import { refIndex } from '../../lib/model/ref_readout';
+import { QUERY_GAIN, refIndex } from '../../lib/model/ref_readout';
 import { GEO_FEATURES } from '../../lib/model/geometry';
 import { LAYOUT, WORDS } from './fixtures';
 import { argmax, randomCodes, randomVq } from './helpers';
@@ -41,6 +41,7 @@ describe('referring readout', () => {
     for (let q = 0; q < 4; q++) {
       const b = q >> 1;
       expect(Array.from(idx.patchRows.subarray(q * 64, (q + 1) * 64))).toEqual(codes.map((_, k) => b * T + start + k));
+      expect(Array.from(idx.patchIds.subarray(q * 64, (q + 1) * 64))).toEqual(codes.map((c) => v.image(c)));
     }
     // Every token of query r's segment (and only those) maps to it.
     s.seg.forEach((g, t) => {
@@ -64,7 +65,7 @@ describe('referring readout', () => {
     expect(() => refIndex([s], T, 16)).toThrow(/sequence 0 has 64 image patches in its prefix, expected 16/);
   });
 
-  test('forward and the attention loss equal a float64 reference (mean of word embeddings, per-head softmax over patches)', () => {
+  test('forward and the attention loss equal a float64 reference (gained mean of word embeddings; keys from states and code embeddings; per-head softmax)', () => {
     const m = readoutModel(1);
     try {
       wake(m, 2);
@@ -74,7 +75,7 @@ describe('referring readout', () => {
       const geo = Float32Array.from({ length: N * GEO_FEATURES }, () => r.uniform() * 2 - 1);
       const index = {
         count: 2, wordIds: Int32Array.from([20, 21, 22]), wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]),
-        patchRows: Int32Array.from([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15]), rowQuery: new Int32Array(rows).fill(-1),
+        patchRows: Int32Array.from([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15]), patchIds: Int32Array.from([3, 40, 41, 7, 50, 3, 60, 61, 62, 3, 40, 9]), rowQuery: new Int32Array(rows).fill(-1),
         inBox: Float32Array.from([0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
       };
       const [got, gotLoss] = eg.tidy(() => ops.noGrad(() => {
@@ -82,14 +83,17 @@ describe('referring readout', () => {
         return [out.r.toArray(), out.attentionLoss!.item()] as const;
       }));
       let wantLoss = 0;
-      const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
+      const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), We = ro.keyEmbed.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
       const lin = (W: Float32Array, x: ArrayLike<number>, out: number, inn: number): number[] =>
         Array.from({ length: out }, (_, o) => { let s = 0; for (let i = 0; i < inn; i++) s += W[o * inn + i] * x[i]; return s; });
       for (let q = 0; q < 2; q++) {
         const e = new Array<number>(D).fill(0);
         index.wordIds.forEach((id, w) => { for (let c = 0; c < D; c++) e[c] += index.wordMean[q * 3 + w] * table[id * D + c]; });
-        const qv = lin(Wq, e, D, D);
-        const keys = Array.from({ length: N }, (_, p) => lin(Wk, hidden.subarray(index.patchRows[q * N + p] * D), D, D));
+        const qv = lin(Wq, e, D, D).map((x) => x * QUERY_GAIN);
+        const keys = Array.from({ length: N }, (_, p) => {
+          const a = lin(Wk, hidden.subarray(index.patchRows[q * N + p] * D), D, D), b = lin(We, table.subarray(index.patchIds[q * N + p] * D), D, D);
+          return a.map((x, c) => x + b[c]);
+        });
         const vals = Array.from({ length: N }, (_, p) => lin(Wv, geo.subarray(p * GEO_FEATURES), D, GEO_FEATURES));
         const read = new Array<number>(D).fill(0);
         let mass = 0;
