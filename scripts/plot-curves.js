@@ -3,6 +3,7 @@
 // PNG: one panel per metric against minutes of training, one colour per run.
 //
 //   node scripts/plot-curves.js --out docs/curves.png runs/curve-a runs/curve-b [--label a,b] [--title T]
+//     [--metrics AP50,AP,acc50,cycleIou]   (also mAcc, referent = named object chosen, acc50Multi)
 'use strict';
 require('./script-errors')('plot-curves');
 const fs = require('fs');
@@ -31,7 +32,11 @@ const FONT = {
   Y: '10001100010101000100001000010000100', Z: '11111000010001000100010001000011111',
 };
 const COLORS = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189], [255, 127, 14], [23, 190, 207], [140, 86, 75]];
-const METRICS = [['AP50', 'L2I AP50'], ['AP', 'L2I AP'], ['acc50', 'GROUNDING ACC@0.5'], ['cycleIou', 'CYCLE IOU']];
+const NAMES = {
+  AP50: 'L2I AP50', AP: 'L2I AP', acc50: 'GROUNDING ACC@0.5', cycleIou: 'CYCLE IOU', mAcc: 'GROUNDING MACC',
+  referent: 'NAMED OBJECT CHOSEN (2+ OBJ)', acc50Multi: 'ACC@0.5 (2+ OBJECTS)',
+};
+const DEFAULT_METRICS = 'AP50,AP,acc50,cycleIou';
 
 function canvas(w, h) {
   const png = new PNG({ width: w, height: h });
@@ -60,8 +65,12 @@ function canvas(w, h) {
 }
 
 function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, label: { type: 'string' }, title: { type: 'string' } } });
-  if (!values.out || positionals.length === 0) { console.error('usage: plot-curves.js --out FILE.png RUN_DIR...'); process.exit(2); }
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, label: { type: 'string' }, title: { type: 'string' }, metrics: { type: 'string', default: DEFAULT_METRICS } } });
+  if (!values.out || positionals.length === 0) { console.error(`usage: plot-curves.js --out FILE.png [--metrics ${DEFAULT_METRICS}] RUN_DIR...`); process.exit(2); }
+  const METRICS = values.metrics.split(',').map((k) => {
+    if (!NAMES[k]) { console.error(`plot-curves: unknown metric ${JSON.stringify(k)} in --metrics (known: ${Object.keys(NAMES).join(', ')})`); process.exit(2); }
+    return [k, NAMES[k]];
+  });
   const labels = values.label ? values.label.split(',') : positionals.map((p) => path.basename(p));
   const runs = positionals.map((dir, i) => {
     const file = path.join(dir, 'eval.jsonl');
@@ -103,7 +112,7 @@ function main() {
     const y = top + PH + 2 * M + 14 * i;
     c.line(M, y + 3, M + 20, y + 3, COLORS[i % COLORS.length], 3);
     const last = r.points[r.points.length - 1] ?? {};
-    c.text(`${r.label}   LAST: AP ${(last.AP ?? 0).toFixed(3)} AP50 ${(last.AP50 ?? 0).toFixed(3)} ACC@0.5 ${(last.acc50 ?? 0).toFixed(3)} AT ${(last.minutes ?? 0).toFixed(1)} MIN`, M + 28, y);
+    c.text(`${r.label}   LAST: AP ${(last.AP ?? 0).toFixed(3)} AP50 ${(last.AP50 ?? 0).toFixed(3)} ACC@0.5 ${(last.acc50 ?? 0).toFixed(3)}${last.referent !== undefined ? ` NAMED ${last.referent.toFixed(3)}` : ''} AT ${(last.minutes ?? 0).toFixed(1)} MIN`, M + 28, y);
   });
   const tmp = `${values.out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, PNG.sync.write(c.png));
