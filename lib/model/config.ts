@@ -40,11 +40,13 @@ export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRa
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
  * small: the CPU training target, under 20 MB of f32 weights with the codebook. Its tokenizer is
  * 4x4 patches with 2048 codes (256 image tokens), the coarsest measured to keep the detector's AP on
- * reconstructions above 0.9x the originals (8x8 with 512 codes keeps ~0.53x; docs/model.md).
+ * reconstructions above 0.9x the originals (8x8 with 512 codes keeps ~0.53x; docs/model.md). It has
+ * every learning aid of docs/training.md: the coordinate encoding, the layout map, the patch pixel
+ * embedding and the referring readout.
  */
 export const presets: Record<PresetName, ModelShape> = {
   tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256, geometry: true },
-  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true },
+  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true, patchPixels: true, refReadout: true },
 };
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;

@@ -79,7 +79,10 @@ describe('presets', () => {
       // geometry: two projections of the Fourier table and the coordinate pointer; layout map: one projection.
       const geo = p.geometry ? 2 * M.GEO_FEATURES * D + D * D : 0;
       const map = p.layoutMap ? LAYOUT_MAP_FEATURES * D : 0;
-      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map);
+      const pixels = p.patchPixels ? 3 * p.patchSize * p.patchSize * D : 0;
+      // query, key, keyEmbed and out maps (D x D) and the value map of the patch centres' features.
+      const readout = p.refReadout ? 4 * D * D + M.GEO_FEATURES * D : 0;
+      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map + pixels + readout);
       m.dispose();
     }
     expect(() => M.EchoGen.create('huge' as 'tiny', { words, vq: randomVq(8) })).toThrow(/unknown preset "huge"/);
