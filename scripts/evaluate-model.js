@@ -5,7 +5,8 @@
 //   - bench/layouts/external.jsonl (layouts written outside the generator: overlaps, commas).
 // For each: the detector on the real renders (the upper bound), L2I AP/AP50/AP75 and compositional
 // accuracy on generated images, cycle IoU, grounding Acc@0.5/Acc@0.75/mAcc on the real renders, and
-// the tokenizer's ceiling (AP on VQ reconstructions / AP on the renders).
+// the tokenizer's ceiling (AP on VQ reconstructions / AP on the renders); on scenes of 2+ objects,
+// Acc@0.5 and how often the box lands on the named object rather than another.
 //
 //   node scripts/evaluate-model.js models/small [--world 500] [--external FILE] [--temperature 0.5] [--note TEXT]
 'use strict';
@@ -39,7 +40,7 @@ const results = sets.map(({ name, layouts }) => {
   return {
     name, layouts: layouts.length, objects: layouts.reduce((s, l) => s + l.objects.length, 0),
     realAP: real.AP, AP: l2i.AP, AP50: l2i.AP50, AP75: l2i.AP75, compositional: l2i.compositional,
-    cycleIou: l2i.cycleIou, acc50: g.acc50, acc75: g.acc75, mAcc: g.mAcc, tokenizerCeiling: ceiling,
+    cycleIou: l2i.cycleIou, acc50: g.acc50, acc75: g.acc75, mAcc: g.mAcc, acc50Multi: g.acc50Multi, referent: g.referent, tokenizerCeiling: ceiling,
   };
 });
 const out = {
@@ -48,10 +49,10 @@ const out = {
 };
 if (values.write) fs.writeFileSync(path.join(dir, 'eval.json'), JSON.stringify(out, null, 2) + '\n');
 const pct = (v) => (100 * v).toFixed(2);
-console.log(`| set | layouts (objects) | real-render AP | L2I AP | AP50 | AP75 | AP / real | compositional | cycle IoU | Acc@0.5 | Acc@0.75 | mAcc | tokenizer ceiling |`);
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(`| set | layouts (objects) | real-render AP | L2I AP | AP50 | AP75 | AP / real | compositional | cycle IoU | Acc@0.5 | Acc@0.75 | mAcc | Acc@0.5, 2+ objects | named object chosen | tokenizer ceiling |`);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.name} | ${r.layouts} (${r.objects}) | ${pct(r.realAP)} | ${pct(r.AP)} | ${pct(r.AP50)} | ${pct(r.AP75)} | ${(r.AP / r.realAP).toFixed(3)} | ${pct(r.compositional)} | ${pct(r.cycleIou)} | ${pct(r.acc50)} | ${pct(r.acc75)} | ${pct(r.mAcc)} | ${r.tokenizerCeiling.toFixed(3)} |`);
+  console.log(`| ${r.name} | ${r.layouts} (${r.objects}) | ${pct(r.realAP)} | ${pct(r.AP)} | ${pct(r.AP50)} | ${pct(r.AP75)} | ${(r.AP / r.realAP).toFixed(3)} | ${pct(r.compositional)} | ${pct(r.cycleIou)} | ${pct(r.acc50)} | ${pct(r.acc75)} | ${pct(r.mAcc)} | ${pct(r.acc50Multi)} | ${pct(r.referent)} | ${r.tokenizerCeiling.toFixed(3)} |`);
 }
 console.log(`(temperature ${temperature}; ${out.seconds.toFixed(0)} s on ${out.machine})`);
 model.dispose();
