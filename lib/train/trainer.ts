@@ -303,6 +303,8 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     opt.dispose();
     saveModelAtomic(model, path.join(run.out, `stage-${name}`));
     hooks?.onStageEnd?.(name);
+    // A probe at every stage's end (the last one is the 'done' probe), so each stage's effect is a point.
+    if (run.curve && state.stage + 1 < cfg.stages.length) measure(name, total);
     // The stage's end is a checkpoint too: a resume after it starts the next stage.
     state.rng = rng.state;
     const nextOpt = createOptimizer(model, cfg.lr[name]);
