@@ -84,7 +84,7 @@ describe('referring readout', () => {
       }));
       let wantLoss = 0;
       const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), We = ro.keyEmbed.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
-      const lin = (W: Float32Array, x: ArrayLike<number>, out: number, inn: number): number[] =>
+      const lin = (W: ArrayLike<number>, x: ArrayLike<number>, out: number, inn: number): number[] =>
         Array.from({ length: out }, (_, o) => { let s = 0; for (let i = 0; i < inn; i++) s += W[o * inn + i] * x[i]; return s; });
       for (let q = 0; q < 2; q++) {
         const e = new Array<number>(D).fill(0);
