@@ -236,25 +236,28 @@ export class EchoGen extends Module {
   }
 
   /**
-   * The referring readout's r [queries, dim] of `index` (and its attention loss where the index holds boxes) over final hidden states [rows, dim] (null
-   * without config.refReadout or queries): added to a query's coordinate rows before coordLogits.
+   * The referring readout's r [queries, dim] of `index` over final hidden states [rows, dim], added to
+   * a query's coordinate rows before coordLogits, and its attention loss where the index holds boxes
+   * and `attentionLoss` is on (null without config.refReadout or queries).
    */
-  readRefs(hidden: Tensor, index: RefIndex | null): { r: Tensor; attentionLoss: Tensor | null } | null {
+  readRefs(hidden: Tensor, index: RefIndex | null, attentionLoss = true): { r: Tensor; attentionLoss: Tensor | null } | null {
     if (!this.refReadout || !this.geoFeatures || !index || index.count === 0) return null;
     const n = this.vq.tokensPerImage;
-    return this.refReadout.read(hidden, this.tokenTable(), ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), index);
+    const boxes = attentionLoss ? index : { ...index, inBox: null };
+    return this.refReadout.read(hidden, this.tokenTable(), ops.slice(this.geoFeatures, 0, geoPatch(0), geoPatch(0) + n), boxes);
   }
 
   /**
    * Both tasks' mean cross-entropies on the rows the batch marks (docs/design.md section 5). With
    * config.geometry a coordinate row's loss is over the 64 bins of coordLogits (what ground() decodes
-   * from); other text rows (</box>) use the whole text head.
+   * from); other text rows (</box>) use the whole text head. `refLoss: false` skips the referring
+   * readout's attention loss (DJO, which does not train on it).
    */
-  loss(batch: Batch, hidden?: Tensor): Losses {
+  loss(batch: Batch, hidden?: Tensor, opts: { refLoss?: boolean } = {}): Losses {
     const h = hidden ?? this.forward(batch);
     const flat = ops.reshape(h, [batch.batch * batch.length, this.config.dim]);
     const ce = (rows: Tensor, targets: Tensor, head: Linear): Tensor => ops.crossEntropy(head.forward(ops.gatherRows(flat, rows)), targets);
-    const refs = batch.textCount ? this.readRefs(flat, batch.refs) : null;
+    const refs = batch.textCount ? this.readRefs(flat, batch.refs, opts.refLoss ?? true) : null;
     return {
       image: batch.imageCount ? ce(batch.imageRows, batch.imageTargets, this.imageHead) : null,
       text: !batch.textCount ? null : this.geoFeatures ? this.boxLoss(flat, batch, refs?.r ?? null) : ce(batch.textRows, batch.textTargets, this.textHead),
@@ -357,9 +360,8 @@ export class EchoGen extends Module {
     const bins = withDecoder(this, prompts, (dec) => {
       const out = list.map(() => [] as number[]);
       let h = dec.prefill();
-      const P = dec.pad[0] + prompts[0].ids.length;
-      const hidden = dec.promptHidden as Tensor;
-      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad) : null)?.r;
+      const hidden = dec.promptHidden as Tensor, P = hidden.shape[1];
+      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad) : null, false)?.r;
       for (let s = 0; s < 4; s++) {
         const logits = this.coordLogits(refs ? ops.add(h, refs) : h, s).toArray();
         const ids = out.map((o, b) => {
