@@ -69,19 +69,22 @@ export function expressionStrings(exprs: readonly ParsedExpression[]): string[] 
 }
 
 /**
- * A caption that mentions every object once with all its attributes (size always), pairing
- * objects into clauses joined by "and"; a pair is linked by a relation that holds when there is
- * one. Returns the text and, for each mention, the object it stands for.
+ * A caption that mentions every object once with all its attributes, pairing objects into clauses
+ * joined by "and"; a pair is linked by a relation that holds when there is one. Returns the text
+ * and, for each mention, the object it stands for. `sizeWord` is the chance that a mention carries
+ * its size word (the world's captions: 1, always, and then no draw is taken from `rng` for it;
+ * people often leave it out, so training also sees captions written with less).
  */
-export function buildCaption(objects: readonly Attributed[], view: SpatialView, rng: Rng): { caption: string; parsed: ParsedCaption; mentionOf: number[] } {
+export function buildCaption(objects: readonly Attributed[], view: SpatialView, rng: Rng, sizeWord = 1): { caption: string; parsed: ParsedCaption; mentionOf: number[] } {
   const order = rng.shuffle(objects.map((_, i) => i));
   const clauses: string[] = [];
   const parsed: ParsedCaption = { mentions: [], relations: [] };
   const mentionOf: number[] = [];
   const mention = (i: number): string => {
-    parsed.mentions.push(fullDescription(objects[i]));
+    const d = sizeWord >= 1 || rng.chance(sizeWord) ? fullDescription(objects[i]) : baseDescription(objects[i]);
+    parsed.mentions.push(d);
     mentionOf.push(i);
-    return `a ${formatDescription(fullDescription(objects[i]))}`;
+    return `a ${formatDescription(d)}`;
   };
   for (let k = 0; k < order.length; k += 2) {
     const i = order[k];

@@ -2,7 +2,8 @@
 // it. The scenes of step s come from a generator seeded by (seed, s), so a resumed run sees exactly
 // the batches an uninterrupted one would, without replaying the stream.
 import { Device, Tensor, tensor, tidy } from '../tensor';
-import { generateScenes, renderLayout } from '../data';
+import { Rng, buildCaption, drawnView, generateScenes, renderLayout } from '../data';
+import type { WorldScene } from '../data';
 import type { Layout } from '../model';
 import { PatchVq } from '../model';
 
@@ -44,9 +45,29 @@ export function stepSeed(seed: number, step: number): number {
   return ((seed * 1000003) ^ Math.imul(step + 1, 0x9e3779b1)) >>> 1;
 }
 
-/** `count` training examples for one step (scenes of 1..maxObjects objects; default the world's 1..4). */
-export function trainExamples(vq: PatchVq, count: number, seed: number, step: number, maxObjects = 4): Example[] {
-  const layouts = generateScenes(count, 'train', stepSeed(seed, step), { maxObjects }).map((s) => s.layout as Layout);
+export interface ExampleOptions {
+  /** Scenes of 1..maxObjects objects (default the world's 1..4). */
+  maxObjects?: number;
+  /** Share of the scenes whose caption is written again with each size word kept at chance 1/2 (default 0). */
+  looseCaptions?: number;
+}
+
+/**
+ * The world's caption of a scene, or with chance `share` one written again (buildCaption with the
+ * size word at chance 1/2, new order and relations): the world always names sizes, people often
+ * do not, and a model that only saw the former leans on the size words (docs/training.md).
+ */
+function trainCaption(scene: WorldScene, share: number, rng: Rng): string {
+  if (share <= 0 || !rng.chance(share)) return scene.layout.caption;
+  const objects = scene.scene.objects;
+  return buildCaption(objects, drawnView(objects), rng, 0.5).caption;
+}
+
+/** `count` training examples for one step. */
+export function trainExamples(vq: PatchVq, count: number, seed: number, step: number, opts: ExampleOptions = {}): Example[] {
+  const rng = new Rng((stepSeed(seed, step) ^ 0x5bd1e995) >>> 0);
+  const layouts = generateScenes(count, 'train', stepSeed(seed, step), { maxObjects: opts.maxObjects ?? 4 })
+    .map((s) => ({ ...s.layout, caption: trainCaption(s, opts.looseCaptions ?? 0, rng) }) as Layout);
   const codes = encodeLayouts(vq, layouts);
   return layouts.map((layout, i) => ({ layout, codes: codes[i] }));
 }

@@ -51,6 +51,12 @@ export interface TrainConfig {
    * steps is done (EvoGen-style: single objects first). Empty: the world's 1..4 throughout.
    */
   curriculum: CurriculumStep[];
+  /**
+   * Share of training scenes (PMTP, DJO) whose caption is written again with each size word kept at
+   * chance 1/2, as people write captions (the world always names sizes). Absent in runs saved
+   * before it existed: 0.
+   */
+  looseCaptions?: number;
   /** Overrides of the preset's model shape (ablations; default none). */
   model?: Partial<ModelShape>;
 }
@@ -89,6 +95,7 @@ export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
     tokenizerScenes: tiny ? 192 : 512,
     gradClip: 1,
     curriculum: tiny ? [] : [{ until: 0.1, maxObjects: 1 }, { until: 0.25, maxObjects: 2 }],
+    looseCaptions: tiny ? 0 : 0.5,
   };
 }
 
@@ -202,10 +209,10 @@ export function copyModel(model: EchoGen): EchoGen {
 function supervisedStep(name: 'pmtp' | 'djo', model: EchoGen, cfg: TrainConfig, rng: TrainRng, step: number): StepResult {
   if (name === 'pmtp') {
     const objects = curriculumObjects(cfg.curriculum, step, cfg.steps.pmtp);
-    return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step, objects), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
+    return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step, { maxObjects: objects, looseCaptions: cfg.looseCaptions }), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
   }
   const tau = scheduleValue(cfg.tau, step, cfg.steps.djo);
-  return djoStep(model, trainExamples(model.vq, cfg.batch, cfg.seed + 7919, step), rng, { tau, hard: cfg.hard, groundWeight: cfg.groundWeight });
+  return djoStep(model, trainExamples(model.vq, cfg.batch, cfg.seed + 7919, step, { looseCaptions: cfg.looseCaptions }), rng, { tau, hard: cfg.hard, groundWeight: cfg.groundWeight });
 }
 
 export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<EchoGen> {

@@ -19,7 +19,7 @@ test('a tiny model learns to place a single object on held-out layouts (AP50 0 -
     expect(ap50()).toBeLessThan(0.05);
     const opt = new eg.optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
     for (let step = 0; step < 400; step++) {
-      const examples = trainExamples(vq, 16, 7, step, 1);
+      const examples = trainExamples(vq, 16, 7, step, { maxObjects: 1 });
       eg.tidy(() => {
         opt.zeroGrad();
         const { image } = model.loss(model.collate(examples.map((e) => l2iSequence(model.vocab, e.layout, e.codes))));
@@ -42,7 +42,7 @@ test('a tiny model with the referring readout learns which of two objects is nam
     expect(evalGround(model, heldOut).referent).toBeLessThan(0.3);
     const opt = new eg.optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
     for (let step = 1; step <= 300; step++) {
-      const examples = trainExamples(vq, 16, 7, step, 3).filter((e) => e.layout.objects.length >= 2);
+      const examples = trainExamples(vq, 16, 7, step, { maxObjects: 3 }).filter((e) => e.layout.objects.length >= 2);
       eg.tidy(() => {
         opt.zeroGrad();
         const { text, ref } = model.loss(model.collate(examples.map((e) => i2lPart(pmtpSequence(model.vocab, e.layout, e.codes)))));

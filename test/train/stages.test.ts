@@ -123,3 +123,29 @@ test('training data is a function of (seed, step): same step same scenes and cod
   expect(a[0].codes).toHaveLength(64);
   expect(a.map((e) => e.layout.caption)).not.toEqual(c.map((e) => e.layout.caption));
 });
+
+test('looseCaptions rewrites captions only: same scenes, every caption true of its scene, size words kept about half the time', () => {
+  const n = 48;
+  const world = trainExamples(vq, n, 3, 4), loose = trainExamples(vq, n, 3, 4, { looseCaptions: 1 });
+  let mentions = 0, sized = 0, changed = 0;
+  world.forEach((w, i) => {
+    const l = loose[i];
+    expect(l.layout.objects).toEqual(w.layout.objects);
+    expect(Array.from(l.codes)).toEqual(Array.from(w.codes));
+    const objects = eg.data.sceneFromLayout(w.layout as Parameters<typeof eg.data.sceneFromLayout>[0]).objects;
+    const parsed = eg.data.parseCaption(l.layout.caption);
+    expect(parsed.mentions).toHaveLength(objects.length);
+    expect(eg.data.captionHolds(parsed, objects, eg.data.drawnView(objects))).toBe(true);
+    mentions += parsed.mentions.length;
+    sized += parsed.mentions.filter((m) => m.size !== undefined).length;
+    if (l.layout.caption !== w.layout.caption) changed++;
+  });
+  // The world's captions name every size; here each is kept with chance 1/2 (binomial, >100 mentions:
+  // 0.3..0.7 is more than 4 standard deviations wide).
+  expect(world.every((w) => eg.data.parseCaption(w.layout.caption).mentions.every((m) => m.size !== undefined))).toBe(true);
+  expect(mentions).toBeGreaterThan(100);
+  expect(sized / mentions).toBeGreaterThan(0.3);
+  expect(sized / mentions).toBeLessThan(0.7);
+  expect(changed).toBeGreaterThan(n / 2);
+  expect(trainExamples(vq, n, 3, 4, { looseCaptions: 1 }).map((e) => e.layout.caption)).toEqual(loose.map((e) => e.layout.caption));
+});
