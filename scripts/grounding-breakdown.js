@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Where grounding fails: Acc@0.5 and the named-object rate on the world's renders, split by the kind
+// of expression (colour [texture] shape / with the size word / with a relation) and by the number of
+// objects in the scene. Issue 15.
+//
+//   node scripts/grounding-breakdown.js MODEL_DIR [--world 300] [--external FILE]
+'use strict';
+
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const eg = require('../dist');
+const { renderBatch } = require('../dist/train/data');
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: {
+  world: { type: 'string', default: '300' },
+  external: { type: 'string', default: path.join(__dirname, '..', 'bench', 'layouts', 'external.jsonl') },
+} });
+if (!positionals[0]) { console.error('usage: grounding-breakdown.js MODEL_DIR [--world N] [--external FILE]'); process.exit(2); }
+const model = eg.model.EchoGen.load(positionals[0]);
+
+const iou = (a, b) => {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]), h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (w <= 0 || h <= 0) return 0;
+  const i = w * h;
+  return i / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i);
+};
+const kindOf = (expr) => {
+  const p = eg.data.parseExpression(expr);
+  return p.relation ? 'with a relation' : p.target.size ? 'with the size word' : 'colour [texture] shape';
+};
+
+function breakdown(name, layouts) {
+  const queries = layouts.flatMap((l) => l.objects.map((o, i) => ({ l, o, i })));
+  const groups = new Map();
+  for (let start = 0; start < queries.length; start += 16) {
+    const part = queries.slice(start, start + 16);
+    const boxes = eg.tidy(() => model.ground(renderBatch(part.map((q) => q.l)), part.map((q) => q.o.expr)));
+    boxes.forEach((b, j) => {
+      const q = part[j], own = iou(b, q.o.box);
+      const named = q.l.objects.every((o, k) => k === q.i || iou(b, o.box) < own);
+      for (const key of ['all', kindOf(q.o.expr), q.l.objects.length === 1 ? 'alone' : '2+ objects']) {
+        const g = groups.get(key) ?? { n: 0, hit: 0, named: 0 };
+        g.n++; g.hit += own >= 0.5 ? 1 : 0; g.named += named ? 1 : 0;
+        groups.set(key, g);
+      }
+    });
+    process.stderr.write(`\r${name}: ${Math.min(queries.length, start + 16)}/${queries.length}  `);
+  }
+  process.stderr.write('\n');
+  console.log(`\n### ${name} (${layouts.length} layouts, ${queries.length} expressions)\n`);
+  console.log('| expressions | n | Acc@0.5 | named object chosen |');
+  console.log('|---|---|---|---|');
+  for (const [key, g] of groups) console.log(`| ${key} | ${g.n} | ${(g.hit / g.n).toFixed(3)} | ${(g.named / g.n).toFixed(3)} |`);
+}
+
+breakdown('world test split', eg.data.generateScenes(Number(values.world), 'test', 20241130).map((s) => s.layout));
+breakdown('external', eg.data.readLayouts(values.external));
+model.dispose();
