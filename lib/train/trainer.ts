@@ -113,6 +113,8 @@ export interface StepLog {
   total: number;
   loss: number;
   tokensPerSec: number;
+  /** Wall-clock seconds of this step (a Cycle RL step: the rollout and all its policy updates). */
+  seconds?: number;
   stats: Record<string, number>;
 }
 
@@ -285,9 +287,10 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
       }
       const log = results[results.length - 1];
       log.tokensPerSec = results.reduce((s, r) => s + r.tokensPerSec, 0);
+      log.seconds = (Date.now() - t0) / 1000;
       fs.appendFileSync(logFile, JSON.stringify(log) + '\n');
       hooks?.onStep?.(log);
-      state.elapsedSec += (Date.now() - t0) / 1000;
+      state.elapsedSec += log.seconds;
       // One turn of the event loop a step: signal handlers run (shouldStop), and so do the finalizers
       // of tensors nobody disposed, which Node runs only from the loop.
       await new Promise<void>((resolve) => setImmediate(resolve));
