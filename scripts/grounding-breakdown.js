@@ -18,12 +18,7 @@ const { values, positionals } = parseArgs({ allowPositionals: true, options: {
 if (!positionals[0]) { console.error('usage: grounding-breakdown.js MODEL_DIR [--world N] [--external FILE]'); process.exit(2); }
 const model = eg.model.EchoGen.load(positionals[0]);
 
-const iou = (a, b) => {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]), h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const i = w * h;
-  return i / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i);
-};
+const { boxIou: iou } = require('../dist/data/geometry');
 const kindOf = (expr) => {
   const p = eg.data.parseExpression(expr);
   return p.relation ? 'with a relation' : p.target.size ? 'with the size word' : 'colour [texture] shape';
