@@ -4,6 +4,8 @@
 // one fork/join per call and no shared packed buffer to wait on.
 #include "echogen/gemm.h"
 
+#include "cpu/simd.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +21,8 @@ constexpr int MR = 6, NR = 16;
 constexpr int64_t kKcMax = 256;   // a 6x256 A strip (6 KB) and a 256x16 B panel (16 KB) sit in L1
 constexpr int64_t kMcMax = 144;   // a 144x256 A block (144 KB) sits in L2
 constexpr int64_t kNcMax = 512;
+// Floats past the packed A block that pack_a's 8-wide stores may touch.
+constexpr int64_t kPackSlack = 8;
 // Below this many multiply-adds one thread is faster than waking the pool.
 constexpr int64_t kSerialMacs = 1 << 19;
 
@@ -55,7 +59,22 @@ void pack_a(const GemmArgs& g, const float* a, int64_t i0, int64_t mc, int64_t p
     if (!g.trans_a) {  // A(i, k) = a[i * K + k]
       const float* src[MR];
       for (int r = 0; r < MR; ++r) src[r] = a + (i0 + s + std::min(r, rows - 1)) * g.k + p0;
-      for (int64_t k = 0; k < kc; ++k)
+      int64_t k = 0;
+#ifdef ECHOGEN_AVX2
+      // 8 depths at a time: the 6 rows and 2 zero rows as an 8 x 8 block, transposed in registers. Each
+      // store writes 8 floats of which the last 2 are the next depth's first 2, rewritten by the next
+      // store (the buffer has kPackSlack floats past its end for the last one).
+      if (rows == MR) {
+        for (; k + 8 <= kc; k += 8) {
+          __m256 v[8];
+          for (int r = 0; r < MR; ++r) v[r] = _mm256_loadu_ps(src[r] + k);
+          v[6] = v[7] = _mm256_setzero_ps();
+          simd::transpose8x8(v);
+          for (int j = 0; j < 8; ++j) _mm256_storeu_ps(dst + (k + j) * MR, v[j]);
+        }
+      }
+#endif
+      for (; k < kc; ++k)
         for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[r][k] : 0.f;
     } else {  // A(i, k) = a[k * M + i]
       for (int64_t k = 0; k < kc; ++k) {
@@ -145,9 +164,28 @@ void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict
 }
 
 // Writes a tile back: on the first depth block C = alpha*acc + beta*C + bias (C unread when beta
-// is 0); on later blocks C += alpha*acc.
+// is 0); on later blocks C += alpha*acc. The same formulas 8 lanes at a time for a full tile.
 void store_tile(const float* acc, float* c, int64_t ldc, int rows, int cols, float alpha, bool first, float beta,
                 const float* bias) {
+#ifdef ECHOGEN_AVX2
+  if (rows == MR && cols == NR) {
+    const __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
+    for (int r = 0; r < MR; ++r)
+      for (int h = 0; h < NR; h += 8) {
+        float* cp = c + r * ldc + h;
+        const __m256 x = _mm256_mul_ps(al, _mm256_load_ps(acc + r * NR + h));
+        __m256 y;
+        if (first) {
+          y = beta == 0.f ? x : _mm256_fmadd_ps(be, _mm256_loadu_ps(cp), x);
+          if (bias) y = _mm256_add_ps(y, _mm256_loadu_ps(bias + h));
+        } else {
+          y = _mm256_add_ps(_mm256_loadu_ps(cp), x);
+        }
+        _mm256_storeu_ps(cp, y);
+      }
+    return;
+  }
+#endif
   for (int r = 0; r < rows; ++r) {
     float* crow = c + r * ldc;
     const float* arow = acc + r * NR;
@@ -255,7 +293,7 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   const bool all_depth = p.mb > 1 && p.nc * p.kc * p.kb <= (int64_t{1} << 20);
   auto work = [&](int64_t begin, int64_t end) {
     thread_local Scratch a_buf, b_buf;
-    float* ap = a_buf.get(p.mc * p.kc);
+    float* ap = a_buf.get(p.mc * p.kc + kPackSlack);
     PackedB cache;
     cache.p = b_buf.get(p.nc * p.kc * (all_depth ? p.kb : 1));
     cache.all_depth = all_depth && end - begin > 1;
