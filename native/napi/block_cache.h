@@ -4,9 +4,12 @@
 // training loop. Blocks are reused only on the one stream every op runs on, so reuse is ordered.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace echogen {
@@ -21,6 +24,12 @@ inline size_t block_size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// Freed blocks by size class, with one age order across classes. A request takes a block of its
+// class or of the smallest cached class up to 1.5x larger; when a freed block does not fit under
+// the limit, the blocks freed longest ago are released to make room for it. (Releasing the newcomer
+// instead, as this cache first did, let blocks of shapes a run no longer makes fill it for good: a
+// training run whose sequence lengths drift then took every new size from mmap and page faults,
+// 13% of its time in the kernel, docs/profile.md.)
 class BlockCache {
  public:
   BlockCache(size_t limit_bytes, std::function<void(void*, size_t)> release) : limit_(limit_bytes), release_(std::move(release)) {}
@@ -28,34 +37,55 @@ class BlockCache {
   BlockCache(const BlockCache&) = delete;
   BlockCache& operator=(const BlockCache&) = delete;
 
-  // A cached block of exactly `size_class` bytes, or nullptr.
-  void* take(size_t size_class) {
+  // The most recently freed block of the smallest cached class from `size_class` up to 1.5x it (a
+  // padded batch a little shorter than the last one reuses its blocks), or nullptr; *got is that
+  // block's class, which is what goes back to give().
+  void* take(size_t size_class, size_t* got) {
     std::lock_guard<std::mutex> g(mu_);
-    auto it = free_.find(size_class);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    void* p = it->second.back();
+    auto it = free_.lower_bound(size_class);
+    if (it == free_.end() || it->first > size_class + size_class / 2) return nullptr;
+    const uint64_t age = it->second.back().first;
+    void* p = it->second.back().second;
+    *got = it->first;
     it->second.pop_back();
-    cached_ -= size_class;
+    cached_ -= it->first;
+    if (it->second.empty()) free_.erase(it);
+    by_age_.erase(age);
     return p;
   }
-  // Keeps the block for reuse, or releases it when the cache is full.
+  // Keeps the block for reuse (releasing the oldest cached blocks while it does not fit), or
+  // releases it when it alone is over the limit.
   void give(void* p, size_t size_class) {
+    std::vector<std::pair<void*, size_t>> out;
     {
       std::lock_guard<std::mutex> g(mu_);
-      if (cached_ + size_class <= limit_) {
-        free_[size_class].push_back(p);
+      if (size_class <= limit_) {
+        while (cached_ + size_class > limit_) {
+          auto oldest = by_age_.begin();
+          auto& blocks = free_[oldest->second];  // its oldest block is the front of its class
+          out.emplace_back(blocks.front().second, oldest->second);
+          blocks.pop_front();
+          if (blocks.empty()) free_.erase(oldest->second);
+          cached_ -= oldest->second;
+          by_age_.erase(oldest);
+        }
+        const uint64_t age = next_age_++;
+        free_[size_class].emplace_back(age, p);
+        by_age_.emplace(age, size_class);
         cached_ += size_class;
-        return;
+        p = nullptr;
       }
     }
-    release_(p, size_class);
+    for (auto& [q, c] : out) release_(q, c);
+    if (p) release_(p, size_class);
   }
   // Releases every cached block (also the way out when an allocation fails for lack of memory).
   void clear() {
     std::lock_guard<std::mutex> g(mu_);
     for (auto& kv : free_)
-      for (void* p : kv.second) release_(p, kv.first);
+      for (auto& b : kv.second) release_(b.second, kv.first);
     free_.clear();
+    by_age_.clear();
     cached_ = 0;
   }
   size_t cached_bytes() {
@@ -66,8 +96,10 @@ class BlockCache {
  private:
   std::mutex mu_;
   size_t limit_, cached_ = 0;
+  uint64_t next_age_ = 0;
   std::function<void(void*, size_t)> release_;
-  std::map<size_t, std::vector<void*>> free_;
+  std::map<size_t, std::deque<std::pair<uint64_t, void*>>> free_;  // per class, oldest first
+  std::map<uint64_t, size_t> by_age_;                               // age -> class, oldest first
 };
 
 }  // namespace echogen

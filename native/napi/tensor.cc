@@ -47,23 +47,24 @@ void host_free(void* p, size_t size_class) {
 }
 
 namespace {
-void* host_alloc(MemoryStats& stats, size_t size_class) {
-  if (void* p = stats.host_cache->take(size_class)) return p;
-  void* p = host_alloc_block(size_class);
+// *size_class: the class asked for on entry, the class of the block returned on exit.
+void* host_alloc(MemoryStats& stats, size_t* size_class) {
+  if (void* p = stats.host_cache->take(*size_class, size_class)) return p;
+  void* p = host_alloc_block(*size_class);
   if (!p) {
     stats.host_cache->clear();
-    p = host_alloc_block(size_class);
+    p = host_alloc_block(*size_class);
   }
   return p;
 }
 #ifdef ECHOGEN_WITH_CUDA
-void* device_alloc(MemoryStats& stats, size_t size_class) {
-  if (void* p = stats.cuda_cache->take(size_class)) return p;
+void* device_alloc(MemoryStats& stats, size_t* size_class) {
+  if (void* p = stats.cuda_cache->take(*size_class, size_class)) return p;
   try {
-    return cuda::malloc_device(size_class);
+    return cuda::malloc_device(*size_class);
   } catch (const std::exception&) {
     stats.cuda_cache->clear();  // out of memory: give the cached blocks back and try once more
-    return cuda::malloc_device(size_class);
+    return cuda::malloc_device(*size_class);
   }
 }
 #endif
@@ -77,12 +78,12 @@ std::shared_ptr<Storage> allocate_storage(Napi::Env env, size_t bytes, Device de
   void* data = nullptr;
   size_t size_class = block_size_class(bytes);
   if (device == Device::CPU) {
-    data = host_alloc(*st.stats, size_class);
+    data = host_alloc(*st.stats, &size_class);
     if (!data) throw Napi::RangeError::New(env, "echogen: out of host memory allocating " + std::to_string(bytes) + " bytes");
   } else {
     st.cuda_stream(env);  // throws the CUDA runtime's reason when unavailable
 #ifdef ECHOGEN_WITH_CUDA
-    data = device_alloc(*st.stats, size_class);
+    data = device_alloc(*st.stats, &size_class);
 #endif
   }
   // counted only once the memory exists, so a failed allocation leaves the counters alone
