@@ -34,7 +34,11 @@ module.exports = {
     if (ctx.setTiming) ctx.setTiming('min (and median, in the note) per call over alternating rounds of echogen and PyTorch calls, wall clock (hrtime / perf_counter)');
     const { support } = eg.kernels;
     if (!torchLib.python()) { ctx.note('PyTorch is not installed (sh bench/setup-torch.sh): nothing to compare.'); return; }
+    // Two peers: torch.set_num_threads(1) alone leaves OpenBLAS (pthread build) on all cores, so the
+    // one-thread rows need a process started with OPENBLAS_NUM_THREADS=1 (before 2026-11-30 they ran
+    // OpenBLAS's GEMMs on 2 threads: 186 GFLOP/s "on one thread").
     const peer = await torchLib.start('kernels.py', [], { threads: os.cpus().length });
+    const peer1 = await torchLib.start('kernels.py', [], { threads: 1 });
     const peak = ctx.fmaPeakGflops();
     const rounds = ctx.quick ? 2 : 3;
     const goals = [];
@@ -47,9 +51,11 @@ module.exports = {
         const a = [], b = [], c = [], loads = [];
         for (let r = 0; r < rounds; r++) {
           loads.push(os.loadavg()[0]);
+          // OpenBLAS's idle threads spin for ~0.1 s after a call (THREAD_TIMEOUT); let them sleep first
+          await new Promise((resolve) => setTimeout(resolve, 300));
           a.push(...await timeCalls(mine, reps));
-          for (const [threads, into] of [[cores, b], [1, c]]) {
-            const res = await peer.ask(JSON.stringify({ ...request, reps, threads }));
+          for (const [p, threads, into] of [[peer, cores, b], [peer1, 1, c]]) {
+            const res = await p.ask(JSON.stringify({ ...request, reps, threads }));
             if (res.error) throw new Error(`torch peer, ${label}: ${res.error}`);
             into.push(...res.ms);
           }
@@ -122,6 +128,7 @@ module.exports = {
       for (const [goal, what, x, min] of goals) ctx.note(`goal ${goal} (vs the faster PyTorch row): ${what}: ${x.toFixed(2)}x (${x >= min ? 'met' : 'NOT met'})`);
     } finally {
       peer.close();
+      peer1.close();
     }
   },
 };

@@ -236,8 +236,8 @@ module.exports = {
     if (!py) ctx.note('PyTorch is not installed here (sh bench/setup-torch.sh installs Debian\'s python3-torch): echogen rows only.');
     const small = eg.model.presets.small;
     // the small preset's decoder without its two extra inputs (what the PyTorch peer models), and the issue's plain decoder
-    const smallPlain = { ...small, geometry: false, layoutMap: false };
-    const plain256 = { ...small, dim: 256, heads: 8, geometry: false, layoutMap: false };
+    const smallPlain = { ...small, geometry: false, layoutMap: false, patchPixels: false, refReadout: false };
+    const plain256 = { ...small, dim: 256, heads: 8, geometry: false, layoutMap: false, patchPixels: false, refReadout: false };
     const t = ctx.quick ? { rounds: 2, perRound: 2 } : { rounds: Number(process.env.BENCH_TRAIN_ROUNDS || 3), perRound: 2 };
     const only = process.env.BENCH_TRAIN_CASES ? process.env.BENCH_TRAIN_CASES.split(',') : null;
     const cases = [
@@ -252,7 +252,7 @@ module.exports = {
       `then ${t.perRound} steps of each PyTorch peer (long-lived child processes, torch.set_num_threads(${cores}) and (1); echogen's pool has ${eg.buildInfo().threads} threads), ` +
       'min and median per step over all rounds. ms = the min; "vs echogen" = PyTorch min / echogen min. PyTorch with 1 thread is listed because on a loaded ' +
       'machine its OpenMP regions wait for descheduled threads; the goal ratio is against the faster PyTorch row.');
-    ctx.note('small-plain = the small preset\'s decoder (dim 128, 4 layers, 4 heads, mlp 4x, K 2048) with geometry: false, layoutMap: false, the model both ' +
+    ctx.note('small-plain = the small preset\'s decoder (dim 128, 4 layers, 4 heads, mlp 4x, K 2048) with geometry, layoutMap, patchPixels and refReadout off, the model both ' +
       'implementations run; plain-256 = the issue\'s plain decoder (dim 256, 8 heads, otherwise the same). small (preset) = the preset as `echogen train` ' +
       'builds it (geometry encoding, coordinate pointer and layout map on), echogen only: the PyTorch peer does not model those parts.');
     ctx.note('PyTorch peer (bench/peers/torch/train_step.py): F.linear, F.layer_norm, matmul + softmax attention with an additive -1e9 causal+segment mask ' +

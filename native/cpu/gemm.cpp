@@ -101,12 +101,26 @@ void pack_b(const GemmArgs& g, const float* b, int64_t j0, int64_t nc, int64_t p
         }
       }
     } else {  // B(k, j) = b[j * K + k]: read each column's run of k contiguously
+      int64_t k0 = 0;
+#ifdef ECHOGEN_AVX2
+      // A full panel 8 depths x 8 columns at a time, through the in-register transpose (the element-by-element
+      // loop below stores with a 64-byte stride; it made the linear layers' x W^T products half as fast as OpenBLAS).
+      if (cols == NR) {
+        for (; k0 + 8 <= kc; k0 += 8)
+          for (int h = 0; h < NR; h += 8) {
+            __m256 v[8];
+            for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(b + (j0 + t + h + i) * g.k + p0 + k0);
+            simd::transpose8x8(v);
+            for (int j = 0; j < 8; ++j) _mm256_storeu_ps(dst + (k0 + j) * NR + h, v[j]);
+          }
+      }
+#endif
       for (int c = 0; c < NR; ++c) {
         if (c < cols) {
           const float* src = b + (j0 + t + c) * g.k + p0;
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
+          for (int64_t k = k0; k < kc; ++k) dst[k * NR + c] = src[k];
         } else {
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = 0.f;
+          for (int64_t k = k0; k < kc; ++k) dst[k * NR + c] = 0.f;
         }
       }
     }

@@ -71,7 +71,7 @@ describe('train: limits checked before any work', () => {
     const need = estimateTrainBytes(cfg);
     expect(need).toBeGreaterThan(MEMORY_SHARE * os.totalmem());
     await fails(['train', '--out', out, '--preset', 'small', '--batch', '4096'], 2,
-      `echogen train: --batch 4096 (--group 8): the small preset needs about ${(need / 1e9).toFixed(1)} GB at this batch, more than 80% of this machine's ${(os.totalmem() / 1e9).toFixed(1)} GB; use a smaller --batch`);
+      `echogen train: --batch 4096: the small preset needs about ${(need / 1e9).toFixed(1)} GB at this batch, more than 80% of this machine's ${(os.totalmem() / 1e9).toFixed(1)} GB; use a smaller --batch`);
     expect(fs.existsSync(out)).toBe(false);
     // The estimate grows with the batch, and the default batch is accepted by any machine with 2 GB.
     const small = defaultConfig('tiny');
