@@ -51,19 +51,41 @@ void layer_norm_backward(ThreadPool& pool, int64_t rows, int64_t d, const float*
         const float* xr = x + r * d;
         const float* gr = dy + r * d;
         const float m = mean[r], rs = rstd[r];
-        // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma
+        // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma; xhat is
+        // recomputed in the second pass rather than stored.
         float* dr = dx + r * d;
-        for (int64_t j = 0; j < d; ++j) {
-          const float xh = (xr[j] - m) * rs;
-          dr[j] = gr[j] * gamma[j];  // dxhat, overwritten below
-          g[j] += gr[j] * xh;
-          bb[j] += gr[j];
+        int64_t j = 0;
+        float s1 = 0.f, s2 = 0.f;
+#ifdef ECHOGEN_AVX2
+        {
+          const __m256 mv = _mm256_set1_ps(m), rv = _mm256_set1_ps(rs);
+          __m256 a1v = _mm256_setzero_ps(), a2v = _mm256_setzero_ps();
+          for (; j + 8 <= d; j += 8) {
+            const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + j), mv), rv);
+            const __m256 gv = _mm256_loadu_ps(gr + j);
+            const __m256 dxh = _mm256_mul_ps(gv, _mm256_loadu_ps(gamma + j));
+            a1v = _mm256_add_ps(a1v, dxh);
+            a2v = _mm256_fmadd_ps(dxh, xh, a2v);
+            // the column sums in double: dgamma/dbeta add up every row of the block
+            const __m256 gx = _mm256_mul_ps(gv, xh);
+            _mm256_storeu_pd(g + j, _mm256_add_pd(_mm256_loadu_pd(g + j), _mm256_cvtps_pd(_mm256_castps256_ps128(gx))));
+            _mm256_storeu_pd(g + j + 4, _mm256_add_pd(_mm256_loadu_pd(g + j + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(gx, 1))));
+            _mm256_storeu_pd(bb + j, _mm256_add_pd(_mm256_loadu_pd(bb + j), _mm256_cvtps_pd(_mm256_castps256_ps128(gv))));
+            _mm256_storeu_pd(bb + j + 4, _mm256_add_pd(_mm256_loadu_pd(bb + j + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(gv, 1))));
+          }
+          s1 = simd::hsum8(a1v);
+          s2 = simd::hsum8(a2v);
         }
-        const float a1 = simd::row_sum(dr, d) / d;
-        float s2 = 0.f;
-        for (int64_t j = 0; j < d; ++j) s2 += dr[j] * ((xr[j] - m) * rs);
-        const float a2 = s2 / d;
-        for (int64_t j = 0; j < d; ++j) dr[j] = rs * (dr[j] - a1 - (xr[j] - m) * rs * a2);
+#endif
+        for (int64_t k = j; k < d; ++k) {
+          const float xh = (xr[k] - m) * rs, dxh = gr[k] * gamma[k];
+          s1 += dxh;
+          s2 += dxh * xh;
+          g[k] += gr[k] * xh;
+          bb[k] += gr[k];
+        }
+        const float a1 = s1 / d, a2 = s2 / d;
+        for (int64_t k = 0; k < d; ++k) dr[k] = rs * (gr[k] * gamma[k] - a1 - (xr[k] - m) * rs * a2);
       }
     }
   });
