@@ -1,7 +1,8 @@
 // CPU GEMM (BLIS-style): op(A) and op(B) are packed per cache block into micro-panels, and a 6x16
 // AVX2/FMA micro-kernel keeps a 6x16 tile of C in 12 ymm registers. Work is split into (batch,
-// row block, column block) tasks over the thread pool; each task packs its own panels, so there is
-// one fork/join per call and no shared packed buffer to wait on.
+// row block, column block) tasks over the thread pool. With several threads and row blocks, op(B)
+// is first packed once into a shared buffer (its panels in parallel), then the tasks pack only
+// their A blocks; otherwise each task packs its own panels (one fork/join per call).
 #include "echogen/gemm.h"
 
 #include "cpu/simd.h"
@@ -252,21 +253,26 @@ struct PackedB {
   int64_t bi = -1, j0 = -1;
 };
 
-void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB& pb_cache) {
+// The panel of op(B) for (batch bi, column block jb, depth block pb) in a buffer holding all of them.
+inline int64_t shared_panel(const GemmArgs& g, const Plan& p, int64_t bi, int64_t jb, int64_t pb) {
+  return (((g.stride_b ? bi : 0) * p.nb + jb) * p.kb + pb) * p.nc * p.kc;
+}
+
+void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB& pb_cache, const float* shared_b) {
   const int64_t per_batch = p.mb * p.nb;
   const int64_t bi = task / per_batch, rest = task % per_batch;
-  const int64_t i0 = (rest % p.mb) * p.mc, j0 = (rest / p.mb) * p.nc;
+  const int64_t i0 = (rest % p.mb) * p.mc, jb = rest / p.mb, j0 = jb * p.nc;
   const int64_t mc = std::min(p.mc, g.m - i0), nc = std::min(p.nc, g.n - j0);
   const float* a = g.a + bi * g.stride_a;
   const float* b = g.b + bi * g.stride_b;
   float* c = g.c + bi * g.stride_c + i0 * g.n + j0;
-  const bool reuse = pb_cache.all_depth && pb_cache.bi == bi && pb_cache.j0 == j0;
+  const bool reuse = shared_b || (pb_cache.all_depth && pb_cache.bi == bi && pb_cache.j0 == j0);
   alignas(64) float acc[MR * NR];
   for (int64_t pb = 0; pb < p.kb; ++pb) {
     const int64_t p0 = pb * p.kc, kc = std::min(p.kc, g.k - p0);
-    float* bp = pb_cache.p + (pb_cache.all_depth ? pb * p.nc * p.kc : 0);
+    const float* bp = shared_b ? shared_b + shared_panel(g, p, bi, jb, pb) : pb_cache.p + (pb_cache.all_depth ? pb * p.nc * p.kc : 0);
     pack_a(g, a, i0, mc, p0, kc, ap);
-    if (!reuse) pack_b(g, b, j0, nc, p0, kc, bp);
+    if (!reuse) pack_b(g, b, j0, nc, p0, kc, pb_cache.p + (pb_cache.all_depth ? pb * p.nc * p.kc : 0));
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
       for (int64_t ir = 0; ir < mc; ir += MR) {
@@ -277,7 +283,7 @@ void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB
       }
     }
   }
-  if (pb_cache.all_depth) {
+  if (pb_cache.all_depth && !shared_b) {
     pb_cache.bi = bi;
     pb_cache.j0 = j0;
   }
@@ -305,13 +311,31 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   const int64_t tasks = g.batch * p.mb * p.nb;
   // all depth blocks of a B panel when that is at most 4 MB (L3 holds it; the dW products of 5,008 rows need 2.5 MB); else one at a time
   const bool all_depth = p.mb > 1 && p.nc * p.kc * p.kb <= (int64_t{1} << 20);
+  // With several threads and several row blocks, op(B) is packed once, every panel in parallel, into one buffer the
+  // tasks share (each task packing its own panels packed B 2-4 times over on square products) - when it is at most
+  // 16 MB.
+  const int64_t b_batches = g.stride_b ? g.batch : 1;
+  const int64_t shared_floats = b_batches * p.nb * p.kb * p.nc * p.kc;
+  const bool shared = !serial && p.mb > 1 && shared_floats <= (int64_t{4} << 20);
+  thread_local Scratch shared_buf;
+  float* sb = shared ? shared_buf.get(shared_floats) : nullptr;
+  if (shared) {
+    const int64_t panels = b_batches * p.nb * p.kb;
+    pool.parallel_for(panels, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t pb = t % p.kb, jb = (t / p.kb) % p.nb, bi = t / (p.kb * p.nb);
+        const int64_t p0 = pb * p.kc, j0 = jb * p.nc;
+        pack_b(g, g.b + bi * g.stride_b, j0, std::min(p.nc, g.n - j0), p0, std::min(p.kc, g.k - p0), sb + shared_panel(g, p, bi, jb, pb));
+      }
+    });
+  }
   auto work = [&](int64_t begin, int64_t end) {
     thread_local Scratch a_buf, b_buf;
     float* ap = a_buf.get(p.mc * p.kc + kPackSlack);
     PackedB cache;
-    cache.p = b_buf.get(p.nc * p.kc * (all_depth ? p.kb : 1));
+    cache.p = shared ? nullptr : b_buf.get(p.nc * p.kc * (all_depth ? p.kb : 1));
     cache.all_depth = all_depth && end - begin > 1;
-    for (int64_t t = begin; t < end; ++t) run_task(g, p, t, ap, cache);
+    for (int64_t t = begin; t < end; ++t) run_task(g, p, t, ap, cache, sb);
   };
   if (serial) work(0, tasks);
   else pool.parallel_for(tasks, 1, work);
