@@ -21,6 +21,7 @@
 //   node scripts/ablation.js [--study stages|mix] [--seeds 0,1,2] [--preset tiny|small]
 //     [--trunk 200 | --trunk-model DIR] [--budget 80 | --seconds S] [--eval 100] [--only A,B] [--out runs/ablation]
 'use strict';
+require('./script-errors')('ablation');
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');

@@ -5,6 +5,7 @@
 //
 //   node scripts/caption-probe.js MODEL_DIR [--world 200] [--temperature 0]
 'use strict';
+require('./script-errors')('caption-probe');
 
 const { parseArgs } = require('node:util');
 const eg = require('../dist');

@@ -5,6 +5,7 @@
 //
 //   node scripts/grounding-breakdown.js MODEL_DIR [--world 300] [--external FILE]
 'use strict';
+require('./script-errors')('grounding-breakdown');
 
 const path = require('node:path');
 const { parseArgs } = require('node:util');

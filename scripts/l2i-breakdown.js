@@ -6,6 +6,7 @@
 //
 //   node scripts/l2i-breakdown.js MODEL_DIR [--world 200] [--external FILE] [--temperature 0]
 'use strict';
+require('./script-errors')('l2i-breakdown');
 
 const path = require('node:path');
 const { parseArgs } = require('node:util');

@@ -65,9 +65,11 @@ function trainCaption(scene: WorldScene, share: number, rng: Rng): string {
 
 /** `count` training examples for one step. */
 export function trainExamples(vq: PatchVq, count: number, seed: number, step: number, opts: ExampleOptions = {}): Example[] {
+  const share = opts.looseCaptions ?? 0;
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`trainExamples: looseCaptions must be a share in [0, 1], got ${share}`);
   const rng = new Rng((stepSeed(seed, step) ^ 0x5bd1e995) >>> 0);
   const layouts = generateScenes(count, 'train', stepSeed(seed, step), { maxObjects: opts.maxObjects ?? 4 })
-    .map((s) => ({ ...s.layout, caption: trainCaption(s, opts.looseCaptions ?? 0, rng) }) as Layout);
+    .map((s) => ({ ...s.layout, caption: trainCaption(s, share, rng) }) as Layout);
   const codes = encodeLayouts(vq, layouts);
   return layouts.map((layout, i) => ({ layout, codes: codes[i] }));
 }

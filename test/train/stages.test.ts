@@ -149,3 +149,7 @@ test('looseCaptions rewrites captions only: same scenes, every caption true of i
   expect(changed).toBeGreaterThan(n / 2);
   expect(trainExamples(vq, n, 3, 4, { looseCaptions: 1 }).map((e) => e.layout.caption)).toEqual(loose.map((e) => e.layout.caption));
 });
+
+test('looseCaptions outside [0, 1] is a RangeError naming it', () => {
+  for (const bad of [-0.1, 1.5, NaN]) expect(() => trainExamples(vq, 1, 3, 4, { looseCaptions: bad })).toThrow(/looseCaptions must be a share in \[0, 1\]/);
+});
