@@ -6,7 +6,7 @@ import { LossHead, TokenSequence, segmentSees } from './sequences';
 import { SPECIAL_TOKENS } from './vocabulary';
 import { GEO_NONE, geoPatchIndex } from './geometry';
 import { LAYOUT_MAP_FEATURES, mapObjects, writeLayoutMap } from './layout_map';
-import { RefIndex, refIndex } from './ref_readout';
+import { RefIndex, RelationPhrases, refIndex } from './ref_readout';
 
 export interface CollateOptions {
   device?: 'cpu' | 'cuda';
@@ -14,6 +14,8 @@ export interface CollateOptions {
   layoutMapSide?: number;
   /** Image patches per image: indexes the grounding queries for the referring readout (lib/model/ref_readout.ts). */
   refPatches?: number;
+  /** The relation phrases the readout splits expressions at (config.refRelations). */
+  refRelations?: RelationPhrases;
 }
 
 /** The layout map rows of a batch: every segment-0 token that draws a patch of its layout. */
@@ -141,7 +143,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     textRowsHost: Int32Array.from(txt),
     textTargetsHost: Int32Array.from(txtT),
     textCount: txt.length,
-    refs: opts.refPatches && txt.length ? refIndex(seqs, T, opts.refPatches) : null,
+    refs: opts.refPatches && txt.length ? refIndex(seqs, T, opts.refPatches, undefined, opts.refRelations) : null,
   };
 }
 

@@ -31,10 +31,15 @@ export interface EchoGenConfig {
    * readout of lib/model/ref_readout.ts (needs geometry; absent: false).
    */
   refReadout?: boolean;
+  /**
+   * Whether the referring readout reads a relational expression in two hops, the anchor's position
+   * first (lib/model/ref_readout.ts; needs refReadout; absent: false).
+   */
+  refRelations?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -46,7 +51,7 @@ export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRa
  */
 export const presets: Record<PresetName, ModelShape> = {
   tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256, geometry: true },
-  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true, patchPixels: true, refReadout: true },
+  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true, patchPixels: true, refReadout: true, refRelations: true },
 };
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;
@@ -70,7 +75,7 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   }
   if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0 && o.mlpRatio <= MAX_MLP_RATIO)) throw new RangeError(`${at}config.mlpRatio must be a positive number at most ${MAX_MLP_RATIO}, got ${JSON.stringify(o.mlpRatio)}`);
   if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
-  for (const k of ['geometry', 'layoutMap', 'patchPixels', 'refReadout'] as const) {
+  for (const k of ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${at}config.${k} must be a boolean, got ${JSON.stringify(o[k])}`);
   }
   if (o.words.length > MAX_WORDS) throw new RangeError(`${at}config.words has ${o.words.length} entries, at most ${MAX_WORDS}`);
@@ -79,6 +84,7 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
   if (cfg.maxPositions * cfg.dim > 2 ** 31 - 1) throw new RangeError(`${at}config.maxPositions * config.dim (${cfg.maxPositions} * ${cfg.dim}) exceeds a tensor's 2^31 - 1 elements`);
   if (cfg.refReadout && !cfg.geometry) throw new RangeError(`${at}config.refReadout needs config.geometry (its values are the patches' Fourier features)`);
+  if (cfg.refRelations && !cfg.refReadout) throw new RangeError(`${at}config.refRelations needs config.refReadout (it is a second hop of the readout)`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false };
 }

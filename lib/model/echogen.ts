@@ -16,7 +16,8 @@ import { imagesToTensor } from './images';
 import { GEO_FEATURES, GEO_NONE, coordEdgeIds, geoPatch, geoTable, geoXEdge, geoYEdge } from './geometry';
 import { BOX_KIND_OTHER, collate } from './batch';
 import { LAYOUT_MAP_FEATURES } from './layout_map';
-import { RefIndex, RefReadout, refIndex } from './ref_readout';
+import { RefIndex, RefReadout, RelationPhrases, refIndex } from './ref_readout';
+import { RELATIONS } from '../data/vocab';
 import type { TokenSequence } from './sequences';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
@@ -75,6 +76,8 @@ export class EchoGen extends Module {
   readonly coordQuery: Linear | null = null;
   /** Where a grounding query's expression matches the image (config.refReadout; lib/model/ref_readout.ts). */
   readonly refReadout: RefReadout | null = null;
+  /** The relation phrases' token ids the readout splits expressions at (config.refRelations). */
+  private readonly relationPhrases: RelationPhrases | undefined;
   private geoFeatures: Tensor | null = null;
 
   constructor(config: EchoGenConfig, vq: PatchVq) {
@@ -104,7 +107,8 @@ export class EchoGen extends Module {
     // Zero at the start: a model extended from one without it (--init) computes what it did.
     if (c.patchPixels) this.patchPixels = this.addModule('patchPixels', new Linear(3 * c.patchSize * c.patchSize, c.dim, { bias: false, rng: rng.fork(), std: 0 }));
     if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
-    if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork()));
+    if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork(), { relations: c.refRelations }));
+    this.relationPhrases = c.refRelations ? RELATIONS.map((r) => (r.split(' ').every((w) => this.vocab.text.words.includes(w)) ? this.vocab.words(r) : null)) : undefined;
   }
 
   /** Collates sequences for this model (on its device, with the layout map when it uses one). */
@@ -113,6 +117,7 @@ export class EchoGen extends Module {
       device: this.device,
       layoutMapSide: this.layoutMap ? this.config.imageSize / this.config.patchSize : undefined,
       refPatches: this.refReadout ? this.vq.tokensPerImage : undefined,
+      refRelations: this.relationPhrases,
     });
   }
 
@@ -361,7 +366,7 @@ export class EchoGen extends Module {
       const out = list.map(() => [] as number[]);
       let h = dec.prefill();
       const hidden = dec.promptHidden as Tensor, P = hidden.shape[1];
-      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad) : null, false)?.r;
+      const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad, this.relationPhrases) : null, false)?.r;
       for (let s = 0; s < 4; s++) {
         const logits = this.coordLogits(refs ? ops.add(h, refs) : h, s).toArray();
         const ids = out.map((o, b) => {

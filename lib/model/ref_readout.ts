@@ -20,12 +20,27 @@
 // keys from the final hidden states alone never told the named object from the other in 150 steps
 // (the code embeddings did, so both feed the keys), and the scores learn 8x faster with a fixed gain
 // on the query (QUERY_GAIN; its init is scaled down by as much, so the first scores are unchanged).
+//
+// Relations (config.refRelations). A bag of words cannot tell "the red square left of the blue
+// circle" from "the blue circle right of the red square": the readout found the named object of a
+// relational expression half the time (docs/training.md section 9). With relations on, the
+// expression is read in two hops:
+//   hop 1  a = the same attention with the query of the anchor's words (after the relation phrase):
+//            where the anchor is, in the value space (Fourier features of patch centres)
+//   hop 2  the target's query (the words before the phrase) gains a second part U_rel a, and every
+//            key a second part Wp · Fourier features of its patch centre, so a score is
+//            content(target words, patch) + (U_rel a) . (Wp geo(patch))
+// A bilinear form of Fourier features of two positions can express a soft step of their difference
+// (sin f(x - x') = sin fx cos fx' - cos fx sin fx'), which is what "left of" is. U_rel starts at
+// zero, so the scores start as the bag of the target's words; the attention loss on the target's
+// box trains U_rel, Wp and, through a, hop 1.
 import { Tensor, tensor } from '../tensor';
 import * as ops from '../autograd';
 import { InitRng, Linear, Module } from '../nn';
 import { TokenSequence, SEG_FIRST_QUERY, SEG_IMAGE_PREFIX } from './sequences';
 import { SPECIAL_TOKENS } from './vocabulary';
 import { GEO_FEATURES, geoEdgeValue, geoPatchIndex } from './geometry';
+import { RELATIONS } from '../data/vocab';
 
 const REF = SPECIAL_TOKENS.indexOf('<ref>');
 const END_REF = SPECIAL_TOKENS.indexOf('</ref>');
@@ -36,8 +51,15 @@ export interface RefIndex {
   count: number;
   /** Token ids of every query's expression words, query after query. */
   wordIds: Int32Array;
-  /** [count, words] averaging weights (1/n over each query's n words). */
+  /**
+   * [count, words] averaging weights (1/n over each query's n words; with relation phrases, over the
+   * target's words before the phrase).
+   */
   wordMean: Float32Array;
+  /** [count] index into RELATIONS of each query's relation phrase, -1 for none (or no phrases given). */
+  relation: Int32Array;
+  /** [count, words] averaging weights over the anchor's words after the phrase (0 rows without one); null when no query has a relation. */
+  anchorMean: Float32Array | null;
   /** [count * patches] flat rows b*T + t of the image patches each query reads, in patch order. */
   patchRows: Int32Array;
   /** [count * patches] token ids of those patches (their codes' rows in the token table). */
@@ -64,13 +86,29 @@ function markBox(out: Float32Array, at: number, box: readonly number[], side: nu
   out[at + r * side + c] = 1;
 }
 
+/** Token ids of each relation phrase, in RELATIONS order (null where the vocabulary lacks a word). */
+export type RelationPhrases = readonly (readonly number[] | null)[];
+
+/** The first relation phrase in words[from, to): its RELATIONS index and position, or null. */
+function findRelation(ids: readonly number[], from: number, to: number, phrases: RelationPhrases): { rel: number; at: number; len: number } | null {
+  for (let t = from; t < to; t++) {
+    for (let r = 0; r < phrases.length; r++) {
+      const p = phrases[r];
+      if (p && t + p.length <= to && p.every((id, j) => ids[t + j] === id)) return { rel: r, at: t, len: p.length };
+    }
+  }
+  return null;
+}
+
 /**
  * The queries of sequences padded to length T: every segment >= SEG_FIRST_QUERY that opens with
  * <ref> words </ref>, reading the `patches` image codes of its sequence's segment SEG_IMAGE_PREFIX.
- * `shift[b]` offsets sequence b's rows (left padding in the incremental decoder).
+ * `shift[b]` offsets sequence b's rows (left padding in the incremental decoder). With `relations`,
+ * an expression holding a relation phrase is split into the target's words (before it) and the
+ * anchor's (after it).
  */
-export function refIndex(seqs: readonly TokenSequence[], T: number, patches: number, shift?: readonly number[]): RefIndex {
-  const words: number[] = [], owner: number[] = [], rows: number[] = [], ids: number[] = [], boxes: (number[] | null)[] = [];
+export function refIndex(seqs: readonly TokenSequence[], T: number, patches: number, shift?: readonly number[], relations?: RelationPhrases): RefIndex {
+  const words: number[] = [], owner: number[] = [], anchorOf: boolean[] = [], rels: number[] = [], rows: number[] = [], ids: number[] = [], boxes: (number[] | null)[] = [];
   const rowQuery = new Int32Array(seqs.length * T).fill(-1);
   let count = 0;
   seqs.forEach((s, b) => {
@@ -82,7 +120,15 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
       if (prefix.length !== patches) throw new RangeError(`refIndex: sequence ${b} has ${prefix.length} image patches in its prefix, expected ${patches}`);
       const seg = s.seg[t];
       let u = t + 1;
-      for (; u < s.ids.length && s.ids[u] !== END_REF; u++) { words.push(s.ids[u]); owner.push(count); }
+      while (u < s.ids.length && s.ids[u] !== END_REF) u++;
+      const found = relations ? findRelation(s.ids, t + 1, u, relations) : null;
+      for (let w = t + 1; w < u; w++) {
+        if (found && w >= found.at && w < found.at + found.len) continue;
+        words.push(s.ids[w]);
+        owner.push(count);
+        anchorOf.push(found !== null && w >= found.at + found.len);
+      }
+      rels.push(found ? found.rel : -1);
       for (let v = t; v < s.ids.length && s.seg[v] === seg; v++) rowQuery[base + v] = count;
       // After </ref>: <box> x1 y1 x2 y2, whose geometry ids name the edges (absent in a prompt).
       const edges = s.geo.slice(u + 2, u + 6).map(geoEdgeValue);
@@ -92,17 +138,24 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
       count++;
     }
   });
-  const wordMean = new Float32Array(count * words.length);
-  const n = new Array<number>(count).fill(0);
-  for (const q of owner) n[q]++;
-  owner.forEach((q, w) => { wordMean[q * words.length + w] = 1 / n[q]; });
+  const W = words.length;
+  const mean = (side: boolean): Float32Array => {
+    const out = new Float32Array(count * W);
+    const n = new Array<number>(count).fill(0);
+    owner.forEach((q, w) => { if (anchorOf[w] === side) n[q]++; });
+    owner.forEach((q, w) => { if (anchorOf[w] === side) out[q * W + w] = 1 / n[q]; });
+    return out;
+  };
+  const relation = Int32Array.from(rels);
   let inBox: Float32Array | null = null;
   if (boxes.some((b) => b)) {
     inBox = new Float32Array(count * patches);
     const side = Math.round(Math.sqrt(patches));
     boxes.forEach((b, q) => { if (b) markBox(inBox as Float32Array, q * patches, b, side); });
   }
-  return { count, wordIds: Int32Array.from(words), wordMean, patchRows: Int32Array.from(rows), patchIds: Int32Array.from(ids), rowQuery, inBox };
+  return {
+    count, wordIds: Int32Array.from(words), wordMean: mean(false), relation, anchorMean: relation.some((r) => r >= 0) ? mean(true) : null, patchRows: Int32Array.from(rows), patchIds: Int32Array.from(ids), rowQuery, inBox,
+  };
 }
 
 /** The fixed gain on the readout's query (see the header). */
@@ -116,8 +169,12 @@ export class RefReadout extends Module {
   readonly keyEmbed: Linear;
   readonly value: Linear;
   readonly out: Linear;
+  /** With relations (see the header): U_rel for every relation, stacked [RELATIONS * dim, dim]; starts at zero. */
+  readonly relation: Linear | null = null;
+  /** With relations: Wp, the position part of the keys from the patch centres' Fourier features. */
+  readonly keyPos: Linear | null = null;
 
-  constructor(dim: number, heads: number, rng: InitRng) {
+  constructor(dim: number, heads: number, rng: InitRng, opts: { relations?: boolean } = {}) {
     super();
     this.dim = dim;
     this.heads = heads;
@@ -126,6 +183,10 @@ export class RefReadout extends Module {
     this.keyEmbed = this.addModule('keyEmbed', new Linear(dim, dim, { bias: false, rng: rng.fork() }));
     this.value = this.addModule('value', new Linear(GEO_FEATURES, dim, { bias: false, rng: rng.fork() }));
     this.out = this.addModule('out', new Linear(dim, dim, { bias: false, rng: rng.fork(), std: 0 }));
+    if (opts.relations) {
+      this.relation = this.addModule('relation', new Linear(dim, RELATIONS.length * dim, { bias: false, rng: rng.fork(), std: 0 }));
+      this.keyPos = this.addModule('keyPos', new Linear(GEO_FEATURES, dim, { bias: false, rng: rng.fork() }));
+    }
   }
 
   /**
@@ -146,21 +207,34 @@ export class RefReadout extends Module {
     const Q = index.count, W = index.wordIds.length, N = patchGeo.shape[0], H = this.heads, d = this.dim / H;
     const dev = hidden.device;
     const words = ops.embedding(tokenTable, tensor(index.wordIds, [W], { dtype: 'i32', device: dev }));
-    const expr = ops.matmul(tensor(index.wordMean, [Q, W], { device: dev }), words);
     const split = (x: Tensor, t: number): Tensor => ops.permute(ops.reshape(x, [Q, t, H, d]), [0, 2, 1, 3]);
-    const q = split(ops.scale(this.query.forward(expr), QUERY_GAIN), 1);
+    const ask = (mean: Float32Array): Tensor => split(ops.scale(this.query.forward(ops.matmul(tensor(mean, [Q, W], { device: dev }), words)), QUERY_GAIN), 1);
+    const merge = (x: Tensor): Tensor => ops.reshape(ops.permute(x, [0, 2, 1, 3]), [Q, this.dim]);
     const shows = this.key.forward(ops.gatherRows(hidden, tensor(index.patchRows, [Q * N], { dtype: 'i32', device: dev })));
     const codes = this.keyEmbed.forward(ops.embedding(tokenTable, tensor(index.patchIds, [Q * N], { dtype: 'i32', device: dev })));
-    const k = split(ops.add(shows, codes), N);
-    const where = this.value.forward(patchGeo);
-    const tiled = new Int32Array(Q * N).map((_, i) => i % N);
-    const v = split(ops.embedding(where, tensor(tiled, [Q * N], { dtype: 'i32', device: dev })), N);
-    const read = ops.reshape(ops.permute(ops.attention(q, k, v), [0, 2, 1, 3]), [Q, this.dim]);
-    return { r: this.out.forward(read), attentionLoss: index.inBox ? this.attentionLoss(q, k, index.inBox, Q, N) : null };
+    const tiled = tensor(new Int32Array(Q * N).map((_, i) => i % N), [Q * N], { dtype: 'i32', device: dev });
+    const perPatch = (table: Tensor): Tensor => split(ops.embedding(table, tiled), N);
+    let q = ask(index.wordMean);
+    let k = split(ops.add(shows, codes), N);
+    let v = perPatch(this.value.forward(patchGeo));
+    const scale = 1 / Math.sqrt(d);
+    if (this.relation && this.keyPos && index.anchorMean) {
+      // Hop 1: where the anchor is; hop 2: the target's scores gain (U_rel a) . (Wp geo(patch)).
+      const anchor = merge(ops.attention(ask(index.anchorMean), k, v));
+      const R = RELATIONS.length;
+      const stacked = ops.concat([ops.reshape(this.relation.forward(anchor), [Q * R, this.dim]), tensor(new Float32Array(this.dim), [1, this.dim], { device: dev })], 0);
+      const pick = Int32Array.from(index.relation, (r, i) => (r < 0 ? Q * R : i * R + r));
+      q = ops.concat([q, split(ops.gatherRows(stacked, tensor(pick, [Q], { dtype: 'i32', device: dev })), 1)], 3);
+      k = ops.concat([k, perPatch(this.keyPos.forward(patchGeo))], 3);
+      v = ops.concat([v, tensor(new Float32Array(Q * H * N * d), [Q, H, N, d], { device: dev })], 3);
+    }
+    const read = ops.attention(q, k, v, { scale });
+    const r = this.out.forward(merge(q.shape[3] === d ? read : ops.slice(read, 3, 0, d)));
+    return { r, attentionLoss: index.inBox ? this.attentionLoss(q, k, scale, index.inBox, Q, N) : null };
   }
 
-  private attentionLoss(q: Tensor, k: Tensor, inBox: Float32Array, Q: number, N: number): Tensor {
-    const H = this.heads, d = this.dim / H, dev = q.device;
+  private attentionLoss(q: Tensor, k: Tensor, scale: number, inBox: Float32Array, Q: number, N: number): Tensor {
+    const H = this.heads, d = q.shape[3], dev = q.device;
     const ind = new Float32Array(Q * H * N * d);
     const supervised: number[] = [];
     for (let i = 0; i < Q; i++) {
@@ -169,7 +243,7 @@ export class RefReadout extends Module {
       if (any) supervised.push(i);
     }
     // mass [Q, H, 1, d] (equal along d) -> mean over d, then over heads -> [Q, 1].
-    const mass = ops.attention(q, k, tensor(ind, [Q, H, N, d], { device: dev }));
+    const mass = ops.attention(q, k, tensor(ind, [Q, H, N, d], { device: dev }), { scale });
     const heads = ops.meanLastDim(ops.reshape(ops.meanLastDim(ops.reshape(mass, [Q * H, d])), [Q, H]));
     const rows = ops.gatherRows(ops.reshape(heads, [Q, 1]), tensor(Int32Array.from(supervised), [supervised.length], { dtype: 'i32', device: dev }));
     return ops.scale(ops.sum(ops.log(ops.addScalar(rows, 1e-4))), -1 / supervised.length);

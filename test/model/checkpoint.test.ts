@@ -82,7 +82,9 @@ describe('presets', () => {
       const pixels = p.patchPixels ? 3 * p.patchSize * p.patchSize * D : 0;
       // query, key, keyEmbed and out maps (D x D) and the value map of the patch centres' features.
       const readout = p.refReadout ? 4 * D * D + M.GEO_FEATURES * D : 0;
-      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map + pixels + readout);
+      // With relations: U_rel for each relation (D x D) and the position map of the keys.
+      const relations = p.refRelations ? eg.data.RELATIONS.length * D * D + M.GEO_FEATURES * D : 0;
+      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map + pixels + readout + relations);
       m.dispose();
     }
     expect(() => M.EchoGen.create('huge' as 'tiny', { words, vq: randomVq(8) })).toThrow(/unknown preset "huge"/);

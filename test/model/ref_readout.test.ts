@@ -3,7 +3,7 @@
 // against the full forward pass with the readout on.
 import * as eg from '../../lib';
 import { withShape } from '../../lib/train/trainer';
-import { QUERY_GAIN, refIndex } from '../../lib/model/ref_readout';
+import { QUERY_GAIN, RefIndex, refIndex } from '../../lib/model/ref_readout';
 import { GEO_FEATURES } from '../../lib/model/geometry';
 import { LAYOUT, WORDS } from './fixtures';
 import { argmax, randomCodes, randomVq } from './helpers';
@@ -20,6 +20,80 @@ function readoutModel(seed: number): eg.model.EchoGen {
 function wake(m: eg.model.EchoGen, seed: number): void {
   const w = m.refReadout!.out.weight, r = new eg.nn.InitRng(seed);
   m.refReadout!.out.loadStateDict({ weight: eg.tensor(Float32Array.from({ length: w.size }, () => (r.uniform() - 0.5) * 2), w.shape) });
+}
+
+function relationModel(seed: number): eg.model.EchoGen {
+  return M.EchoGen.create({ dim: 32, layers: 2, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry: true, refReadout: true, refRelations: true }, { words: WORDS, vq: randomVq(K), seed });
+}
+
+/** Gives the readout's relation maps U_rel random weights (they start at zero). */
+function wakeRelations(m: eg.model.EchoGen, seed: number): void {
+  const w = m.refReadout!.relation!.weight, r = new eg.nn.InitRng(seed);
+  m.refReadout!.relation!.loadStateDict({ weight: eg.tensor(Float32Array.from({ length: w.size }, () => (r.uniform() - 0.5) * 0.5), w.shape) });
+}
+
+/** Two queries over 6 patches of 20 random hidden rows (dim 32), with boxes. */
+function readoutCase(seed: number): { hidden: Float32Array; geo: Float32Array; index: RefIndex } {
+  const r = new eg.nn.InitRng(seed);
+  return {
+    hidden: Float32Array.from({ length: 20 * 32 }, () => r.uniform() * 2 - 1),
+    geo: Float32Array.from({ length: 6 * GEO_FEATURES }, () => r.uniform() * 2 - 1),
+    index: {
+      count: 2, wordIds: Int32Array.from([20, 21, 22]), wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]), relation: Int32Array.from([-1, -1]), anchorMean: null,
+      patchRows: Int32Array.from([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15]), patchIds: Int32Array.from([3, 40, 41, 7, 50, 3, 60, 61, 62, 3, 40, 9]), rowQuery: new Int32Array(20).fill(-1),
+      inBox: Float32Array.from([0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    },
+  };
+}
+
+/**
+ * The readout's r and attention loss in float64 (dim 32, 4 heads): per head, scores
+ * q.k / sqrt(8) with q = gain Wq mean(words), k = Wk h + We e(code); with a relation, q and k gain
+ * the parts (U_rel a) and Wp geo, where a = Wv-space read of hop 1 with the anchor's words.
+ */
+function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: Float32Array, index: RefIndex): void {
+  const ro = m.refReadout!, D = 32, H = 4, d = 8, N = 6, rows = 20, Q = index.count, W = index.wordIds.length;
+  const [got, gotLoss] = eg.tidy(() => ops.noGrad(() => {
+    const out = ro.read(eg.tensor(hidden, [rows, D]), m.tokens.weight, eg.tensor(geo, [N, GEO_FEATURES]), index);
+    return [out.r.toArray(), out.attentionLoss!.item()] as const;
+  }));
+  const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), We = ro.keyEmbed.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
+  const Ur = ro.relation?.weight.toArray(), Wp = ro.keyPos?.weight.toArray();
+  const lin = (M: ArrayLike<number>, x: ArrayLike<number>, out: number, inn: number, row0 = 0): number[] =>
+    Array.from({ length: out }, (_, o) => { let s = 0; for (let i = 0; i < inn; i++) s += M[(row0 + o) * inn + i] * x[i]; return s; });
+  const ask = (mean: ArrayLike<number>, q: number): number[] => {
+    const e = new Array<number>(D).fill(0);
+    index.wordIds.forEach((id, w) => { for (let c = 0; c < D; c++) e[c] += mean[q * W + w] * table[id * D + c]; });
+    return lin(Wq, e, D, D).map((x) => x * QUERY_GAIN);
+  };
+  /** Per-head softmax weights [H][N] of query parts against key parts. */
+  const weights = (parts: [number[], number[][]][]): number[][] => Array.from({ length: H }, (_, h) => {
+    const sc = Array.from({ length: N }, (_, p) => parts.reduce((s, [qv, keys]) => { for (let c = 0; c < d; c++) s += qv[h * d + c] * keys[p][h * d + c]; return s; }, 0) / Math.sqrt(d));
+    const mx = Math.max(...sc), ex = sc.map((x) => Math.exp(x - mx)), z = ex.reduce((a, b) => a + b, 0);
+    return ex.map((x) => x / z);
+  });
+  const vals = Array.from({ length: N }, (_, p) => lin(Wv, geo.subarray(p * GEO_FEATURES), D, GEO_FEATURES));
+  const readOut = (w: number[][]): number[] => Array.from({ length: D }, (_, c) => w[Math.floor(c / d)].reduce((s, x, p) => s + x * vals[p][c], 0));
+  let wantLoss = 0, supervised = 0;
+  for (let q = 0; q < Q; q++) {
+    const keys = Array.from({ length: N }, (_, p) => {
+      const a = lin(Wk, hidden.subarray(index.patchRows[q * N + p] * D), D, D), b = lin(We, table.subarray(index.patchIds[q * N + p] * D), D, D);
+      return a.map((x, c) => x + b[c]);
+    });
+    const parts: [number[], number[][]][] = [[ask(index.wordMean, q), keys]];
+    const rel = index.relation[q];
+    if (rel >= 0 && index.anchorMean && Ur && Wp) {
+      const a = readOut(weights([[ask(index.anchorMean, q), keys]]));
+      parts.push([lin(Ur, a, D, D, rel * D), Array.from({ length: N }, (_, p) => lin(Wp, geo.subarray(p * GEO_FEATURES), D, GEO_FEATURES))]);
+    }
+    const w = weights(parts);
+    const want = lin(Wo, readOut(w), D, D);
+    for (let c = 0; c < D; c++) expect(Math.abs(got[q * D + c] - want[c])).toBeLessThan(1e-4);
+    let mass = 0;
+    for (let h = 0; h < H; h++) for (let p = 0; p < N; p++) mass += (index.inBox![q * N + p] * w[h][p]) / H;
+    if (index.inBox!.subarray(q * N, (q + 1) * N).some((x) => x > 0)) { wantLoss -= Math.log(mass + 1e-4); supervised++; }
+  }
+  expect(Math.abs(gotLoss - wantLoss / supervised)).toBeLessThan(1e-4);
 }
 
 describe('referring readout', () => {
@@ -69,48 +143,61 @@ describe('referring readout', () => {
     const m = readoutModel(1);
     try {
       wake(m, 2);
-      const ro = m.refReadout!, D = 32, H = 4, d = 8, N = 6, rows = 20;
-      const r = new eg.nn.InitRng(5);
-      const hidden = Float32Array.from({ length: rows * D }, () => r.uniform() * 2 - 1);
-      const geo = Float32Array.from({ length: N * GEO_FEATURES }, () => r.uniform() * 2 - 1);
-      const index = {
-        count: 2, wordIds: Int32Array.from([20, 21, 22]), wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]),
-        patchRows: Int32Array.from([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15]), patchIds: Int32Array.from([3, 40, 41, 7, 50, 3, 60, 61, 62, 3, 40, 9]), rowQuery: new Int32Array(rows).fill(-1),
-        inBox: Float32Array.from([0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
-      };
-      const [got, gotLoss] = eg.tidy(() => ops.noGrad(() => {
-        const out = ro.read(eg.tensor(hidden, [rows, D]), m.tokens.weight, eg.tensor(geo, [N, GEO_FEATURES]), index);
-        return [out.r.toArray(), out.attentionLoss!.item()] as const;
-      }));
-      let wantLoss = 0;
-      const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), We = ro.keyEmbed.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
-      const lin = (W: ArrayLike<number>, x: ArrayLike<number>, out: number, inn: number): number[] =>
-        Array.from({ length: out }, (_, o) => { let s = 0; for (let i = 0; i < inn; i++) s += W[o * inn + i] * x[i]; return s; });
-      for (let q = 0; q < 2; q++) {
-        const e = new Array<number>(D).fill(0);
-        index.wordIds.forEach((id, w) => { for (let c = 0; c < D; c++) e[c] += index.wordMean[q * 3 + w] * table[id * D + c]; });
-        const qv = lin(Wq, e, D, D).map((x) => x * QUERY_GAIN);
-        const keys = Array.from({ length: N }, (_, p) => {
-          const a = lin(Wk, hidden.subarray(index.patchRows[q * N + p] * D), D, D), b = lin(We, table.subarray(index.patchIds[q * N + p] * D), D, D);
-          return a.map((x, c) => x + b[c]);
-        });
-        const vals = Array.from({ length: N }, (_, p) => lin(Wv, geo.subarray(p * GEO_FEATURES), D, GEO_FEATURES));
-        const read = new Array<number>(D).fill(0);
-        let mass = 0;
-        for (let h = 0; h < H; h++) {
-          const sc = keys.map((k) => { let s = 0; for (let c = 0; c < d; c++) s += qv[h * d + c] * k[h * d + c]; return s / Math.sqrt(d); });
-          const mx = Math.max(...sc), ex = sc.map((x) => Math.exp(x - mx)), z = ex.reduce((a, b) => a + b, 0);
-          for (let p = 0; p < N; p++) for (let c = 0; c < d; c++) read[h * d + c] += (ex[p] / z) * vals[p][h * d + c];
-          for (let p = 0; p < N; p++) mass += (index.inBox[q * N + p] * ex[p]) / z / H;
-        }
-        wantLoss -= Math.log(mass + 1e-4) / 2;
-        const want = lin(Wo, read, D, D);
-        for (let c = 0; c < D; c++) expect(Math.abs(got[q * D + c] - want[c])).toBeLessThan(1e-4);
-      }
-      expect(Math.abs(gotLoss - wantLoss)).toBeLessThan(1e-4);
+      const { hidden, geo, index } = readoutCase(5);
+      checkAgainstReference(m, hidden, geo, index);
     } finally {
       m.dispose();
     }
+  });
+
+  test('refIndex with relation phrases: the target\'s words before the phrase, the anchor\'s after it, the relation\'s index', () => {
+    const v = new M.Vocabulary(WORDS, K);
+    const phrases = eg.data.RELATIONS.map((r) => v.words(r));
+    const codes = randomCodes(64, K, 3);
+    const exprs = ['red circle left of the blue square', 'blue square', 'small red circle in front of a green triangle'];
+    const idx = refIndex(exprs.map((e) => M.i2lPrompt(v, codes, e)), 90, 64, undefined, phrases);
+    expect(idx.count).toBe(3);
+    // The phrase's own words are left out of both means.
+    const kept = ['red circle the blue square', 'blue square', 'small red circle a green triangle'].flatMap((e) => v.words(e));
+    expect(Array.from(idx.wordIds)).toEqual(kept);
+    expect(Array.from(idx.relation)).toEqual([0, -1, 4]);
+    const W = kept.length;
+    const row = (a: Float32Array, q: number): number[] => Array.from(a.subarray(q * W, (q + 1) * W));
+    const z = (n: number): number[] => new Array<number>(n).fill(0);
+    expect(row(idx.wordMean, 0)).toEqual([0.5, 0.5, ...z(W - 2)]);
+    expect(row(idx.anchorMean!, 0)).toEqual([0, 0, 1 / 3, 1 / 3, 1 / 3, ...z(W - 5)].map(Math.fround));
+    expect(row(idx.wordMean, 1)).toEqual([...z(5), 0.5, 0.5, ...z(W - 7)]);
+    expect(row(idx.anchorMean!, 1)).toEqual(z(W));
+    expect(row(idx.wordMean, 2)).toEqual([...z(7), 1 / 3, 1 / 3, 1 / 3, 0, 0, 0].map(Math.fround));
+    expect(row(idx.anchorMean!, 2)).toEqual([...z(10), 1 / 3, 1 / 3, 1 / 3].map(Math.fround));
+    // Without phrases the whole expression is one bag, as before.
+    const plain = refIndex([M.i2lPrompt(v, codes, exprs[0])], 90, 64);
+    expect(Array.from(plain.relation)).toEqual([-1]);
+    expect(plain.anchorMean).toBeNull();
+    expect(Array.from(plain.wordMean)).toEqual(new Array<number>(7).fill(1 / 7).map(Math.fround));
+  });
+
+  test('relations: the two-hop read and its attention loss equal a float64 reference; with U_rel at zero it is the target words\' plain read', () => {
+    const m = relationModel(1);
+    try {
+      wake(m, 2);
+      const { hidden, geo, index } = readoutCase(6);
+      // Query 0: target words 20, 21; anchor 22 (relation 2, "above"). Query 1: no relation.
+      const rel = { ...index, wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]), anchorMean: Float32Array.from([0, 0, 1, 0, 0, 0]), relation: Int32Array.from([2, -1]) };
+      const plain = { ...rel, anchorMean: null, relation: Int32Array.from([-1, -1]) };
+      const read = (ix: typeof index): number[] => eg.tidy(() => ops.noGrad(() => Array.from(m.refReadout!.read(eg.tensor(hidden, [20, 32]), m.tokens.weight, eg.tensor(geo, [6, GEO_FEATURES]), ix).r.toArray())));
+      const atZero = read(rel), bag = read(plain);
+      atZero.forEach((x, i) => expect(Math.abs(x - bag[i])).toBeLessThan(1e-6));
+      wakeRelations(m, 3);
+      const woken = read(rel);
+      expect(Math.max(...woken.slice(0, 32).map((x, i) => Math.abs(x - bag[i])))).toBeGreaterThan(1e-3);
+      woken.slice(32).forEach((x, i) => expect(Math.abs(x - bag[32 + i])).toBeLessThan(1e-6));
+      checkAgainstReference(m, hidden, geo, rel);
+    } finally {
+      m.dispose();
+    }
+    expect(() => M.EchoGen.create({ dim: 32, layers: 2, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry: true, refRelations: true }, { words: WORDS, vq: randomVq(K) }))
+      .toThrow(/config.refRelations needs config.refReadout/);
   });
 
   test('withShape adds it as a no-op: the same box loss as the model without it', () => {
