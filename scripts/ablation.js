@@ -6,7 +6,8 @@
 //
 // --study stages (default): per seed, one shared trunk (trained here for --trunk PMTP steps, or the
 // model in --trunk-model), then an equal budget spent as
-//   A  PMTP only              (--stages pmtp)
+//   A  PMTP only              (--stages pmtp, at DJO's peak learning rate: PMTP's own 2e-3 would be
+//                              a warm restart of a trained trunk, which no other variant gets)
 //   B  +DJO                   (--stages djo)
 //   C  +DJO +Cycle RL         (--stages djo,cycle-rl, half the budget each), with real, random
 //                              and template RL layouts
@@ -84,7 +85,7 @@ function measure(dir) {
 }
 
 const STAGE_VARIANTS = [
-  { name: 'A: PMTP', stages: ['pmtp'] },
+  { name: 'A: PMTP', stages: ['pmtp'], lr: eg.train.defaultConfig(values.preset).lr.djo },
   { name: 'B: +DJO', stages: ['djo'] },
   { name: 'C: +DJO +Cycle RL (real)', stages: ['djo', 'cycle-rl'], rl: 'real' },
   { name: 'C: +DJO +Cycle RL (random)', stages: ['djo', 'cycle-rl'], rl: 'random' },
@@ -139,7 +140,8 @@ for (const seed of seeds) {
     const steps = stepsOf(v, perStep);
     console.error(`seed ${seed}: ${v.name} ${JSON.stringify(steps)}`);
     const t = train(['--stages', v.stages.join(','), '--steps', Object.entries(steps).map(([s, n]) => `${s}=${n}`).join(','), ...common(seed),
-      ...(init ? ['--init', init] : []), ...(v.rl ? ['--rl-layouts', v.rl] : []), ...(v.mix ? ['--mix', v.mix] : []), '--out', dir, '--force']);
+      ...(init ? ['--init', init] : []), ...(v.rl ? ['--rl-layouts', v.rl] : []), ...(v.mix ? ['--mix', v.mix] : []),
+      ...(v.lr ? ['--lr', String(v.lr)] : []), '--out', dir, '--force']);
     const trainSeconds = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').reduce((s, l) => s + (JSON.parse(l).seconds ?? 0), 0);
     results[key] = { variant: v.name, seed, steps, trainSeconds, wall: t.wall, ...measure(path.join(dir, 'model')) };
     save();
@@ -159,6 +161,7 @@ const lines = [
   `# EchoGen ablation (${values.study}) on the scene world (${date})`,
   '',
   `Preset \`${values.preset}\`, seeds ${seeds.join(', ')}; every variant ${base}, then ${seconds !== null ? `${seconds} s of training (steps from each stage's measured seconds a step)` : `${budget} optimiser steps`}.`,
+  ...(values.study === 'stages' ? [`A continues PMTP at DJO's peak learning rate (${eg.train.defaultConfig(values.preset).lr.djo}), not PMTP's own, which would be a warm restart of the trained trunk.`] : []),
   `${nEval} held-out layouts (world test split, seed 777), greedy generation. Percentages, mean ± sample std over seeds.`,
   `Real-render upper bound on the same layouts: AP ${(100 * real.AP).toFixed(2)}. named = the predicted box is closest to the named object (2+ object scenes).`,
   '',
