@@ -236,8 +236,8 @@ module.exports = {
     if (!py) ctx.note('PyTorch is not installed here (sh bench/setup-torch.sh installs Debian\'s python3-torch): echogen rows only.');
     const small = eg.model.presets.small;
     // the small preset's decoder without its two extra inputs (what the PyTorch peer models), and the issue's plain decoder
-    const smallPlain = { ...small, geometry: false, layoutMap: false, patchPixels: false, refReadout: false };
-    const plain256 = { ...small, dim: 256, heads: 8, geometry: false, layoutMap: false, patchPixels: false, refReadout: false };
+    const smallPlain = { ...small, geometry: false, layoutMap: false, patchPixels: false, refReadout: false, refRelations: false };
+    const plain256 = { ...small, dim: 256, heads: 8, geometry: false, layoutMap: false, patchPixels: false, refReadout: false, refRelations: false };
     const t = ctx.quick ? { rounds: 2, perRound: 2 } : { rounds: Number(process.env.BENCH_TRAIN_ROUNDS || 3), perRound: 2 };
     const only = process.env.BENCH_TRAIN_CASES ? process.env.BENCH_TRAIN_CASES.split(',') : null;
     const cases = [
