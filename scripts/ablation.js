@@ -160,6 +160,8 @@ const base = values.study === 'mix' ? 'from scratch' : values['trunk-model'] ? `
 const lines = [
   `# EchoGen ablation (${values.study}) on the scene world (${date})`,
   '',
+  `Machine: ${require('os').cpus()[0]?.model ?? 'unknown CPU'}, ${require('os').cpus().length} cores. Command: \`node scripts/ablation.js ${process.argv.slice(2).join(' ')}\``,
+  '',
   `Preset \`${values.preset}\`, seeds ${seeds.join(', ')}; every variant ${base}, then ${seconds !== null ? `${seconds} s of training (steps from each stage's measured seconds a step)` : `${budget} optimiser steps`}.`,
   ...(values.study === 'stages' ? [`A continues PMTP at DJO's peak learning rate (${eg.train.defaultConfig(values.preset).lr.djo}), not PMTP's own, which would be a warm restart of the trained trunk.`] : []),
   `${nEval} held-out layouts (world test split, seed 777), greedy generation. Percentages, mean ± sample std over seeds.`,
