@@ -105,13 +105,14 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
     throw new UsageError((e as Error).message);
   }
   if (values.hard) cfg.hard = true;
+  if (values['loose-scenes'] !== undefined) cfg.looseScenes = numberValue(values['loose-scenes'], 'loose-scenes', 0, 0, 1);
   return cfg;
 }
 
 /** The option that sets each configuration field (for naming a --resume conflict). */
 const FIELD_OPTION: Partial<Record<keyof TrainConfig, string>> = {
   preset: '--preset', stages: '--stages', steps: '--steps', batch: '--batch', seed: '--seed', lr: '--lr',
-  tau: '--tau', mix: '--mix', group: '--group', beta: '--beta', hard: '--hard', rlLayouts: '--rl-layouts',
+  tau: '--tau', mix: '--mix', group: '--group', beta: '--beta', hard: '--hard', rlLayouts: '--rl-layouts', looseScenes: '--loose-scenes',
 };
 
 /** The first field where `asked` differs from the run's `saved` configuration, as a message; null when none. */
@@ -154,6 +155,7 @@ const TRAIN_OPTIONS: OptionTable = {
   mix: { type: 'string', value: 'joint=W,l2i=W,i2l=W', description: 'PMTP task mix', default: 'joint=1,l2i=0,i2l=0' },
   beta: { type: 'string', value: 'B', description: 'Cycle RL KL weight', default: '0.04' },
   'rl-layouts': { type: 'string', value: 'real|random|template', description: 'where Cycle RL layouts come from', default: 'real' },
+  'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: '0' },
   resume: { type: 'boolean', description: 'continue the run in --out from its newest checkpoint (options that differ from the run are an error)' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
   'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },

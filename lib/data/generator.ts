@@ -7,7 +7,7 @@ import type { ParsedCaption } from './grammar';
 import { drawnView } from './relations';
 import { Rng, fnv1a } from './rng';
 import type { Layout, Scene, SceneObject } from './scene';
-import { isReadableAfterAdding } from './visibility';
+import { isLooselyReadable, isReadableAfterAdding } from './visibility';
 import { COLORS, SHAPES, TEXTURES } from './vocab';
 
 export interface WorldOptions {
@@ -18,13 +18,20 @@ export interface WorldOptions {
   textureProb?: number;
   /** Probability that an object is placed over an earlier one (default 0.5). */
   overlapProb?: number;
-  /** Share of its pixels every object keeps visible (default 0.6). */
+  /** Share of its pixels every object keeps visible (default 0.6; with readability 'loose', told apart, default 0.5). */
   minVisible?: number;
   /**
    * Probability that an object repeats the colour, shape and texture of an earlier one (default
    * 0.3), so that scenes with look-alikes, which need size words and relations, are common.
    */
   repeatProb?: number;
+  /**
+   * 'strict' (default): every object's visible pixels reach its box's four sides and form one
+   * piece, and objects of one colour never touch (visibility.ts), so a box can be read back off
+   * the image exactly. 'loose': only minVisible of each object's pixels must be told apart
+   * (isLooselyReadable), as in layouts people write; for training scenes, never the held-out splits.
+   */
+  readability?: 'strict' | 'loose';
 }
 
 export interface WorldScene {
@@ -46,8 +53,9 @@ export function worldOptions(opts: WorldOptions = {}): FullWorldOptions {
     maxObjects: opts.maxObjects ?? 4,
     textureProb: opts.textureProb ?? 0.2,
     overlapProb: opts.overlapProb ?? 0.5,
-    minVisible: opts.minVisible ?? 0.6,
+    minVisible: opts.minVisible ?? (opts.readability === 'loose' ? 0.5 : 0.6),
     repeatProb: opts.repeatProb ?? 0.3,
+    readability: opts.readability ?? 'strict',
   };
   if (!Number.isInteger(o.minObjects) || o.minObjects < 1) throw new RangeError(`minObjects must be an integer >= 1, got ${o.minObjects}`);
   if (!Number.isInteger(o.maxObjects) || o.maxObjects < o.minObjects || o.maxObjects > 6) {
@@ -57,6 +65,7 @@ export function worldOptions(opts: WorldOptions = {}): FullWorldOptions {
     if (!(o[k] >= 0 && o[k] <= 1)) throw new RangeError(`${k} must be in [0,1], got ${o[k]}`);
   }
   if (!(o.minVisible > 0 && o.minVisible <= 1)) throw new RangeError(`minVisible must be in (0,1], got ${o.minVisible}`);
+  if (o.readability !== 'strict' && o.readability !== 'loose') throw new RangeError(`readability must be 'strict' or 'loose', got ${JSON.stringify(o.readability)}`);
   return o;
 }
 
@@ -108,7 +117,7 @@ export function drawObjects(rng: Rng, o: FullWorldOptions, n: number): SceneObje
     let ok = false;
     for (let t = 0; t < PLACE_TRIES && !ok; t++) {
       objects.push(drawObject(rng, o, objects));
-      if (isReadableAfterAdding(objects, o.minVisible)) ok = true;
+      if (o.readability === 'loose' ? isLooselyReadable(objects, o.minVisible) : isReadableAfterAdding(objects, o.minVisible)) ok = true;
       else objects.pop();
     }
     if (!ok) return null;

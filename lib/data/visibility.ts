@@ -2,6 +2,7 @@
 // its visible pixels reach all four sides of its box (so the box can be read back exactly) and form
 // one 8-connected piece, and objects of the same colour never touch (they would merge into one
 // region). The generator only emits scenes that pass; occlusion is allowed within these bounds.
+// isLooselyReadable is the looser rule of layouts written outside the world (training only).
 import { CANVAS, toPixelBox } from './geometry';
 import type { Box, PixelBox } from './geometry';
 import { shapeSpans } from './raster';
@@ -130,5 +131,37 @@ export function isReadableAfterAdding(objects: readonly { shape: Shape; color: C
     for (let r = 0; r < spans.length; r += 2) area += spans[r + 1] - spans[r];
     const v = visibilityOf(i, p, area, map);
     return v.reachesBox && v.connected && v.visible >= minVisible * area;
+  });
+}
+
+/**
+ * The loose rule (WorldOptions.readability 'loose'; training scenes only, never the held-out
+ * splits): each object keeps at least `minShare` of its pixels told apart, i.e. on top and covered
+ * by no other object of its colour. Visible pixels need not reach the box's sides nor form one
+ * piece, and objects of one colour may touch and overlap, as in layouts written outside the world
+ * (scripts/external-layouts.js, whose writer's rule this is).
+ */
+export function isLooselyReadable(objects: readonly { shape: Shape; color: Color; box: Box }[], minShare: number): boolean {
+  const map = paintOwners(objects);
+  const px = objects.map((o) => toPixelBox(o.box));
+  const spans = objects.map((o, i) => shapeSpans(o.shape, px[i][2] - px[i][0], px[i][3] - px[i][1]));
+  const covers = (j: number, x: number, y: number): boolean => {
+    const p = px[j];
+    if (y < p[1] || y >= p[3]) return false;
+    const r = 2 * (y - p[1]);
+    return x >= p[0] + spans[j][r] && x < p[0] + spans[j][r + 1];
+  };
+  return objects.every((o, i) => {
+    const p = px[i], s = spans[i];
+    let area = 0, apart = 0;
+    for (let y = p[1]; y < p[3]; y++) {
+      const r = 2 * (y - p[1]);
+      for (let x = p[0] + s[r]; x < p[0] + s[r + 1]; x++) {
+        area++;
+        if (map[y * CANVAS + x] !== i) continue;
+        if (!objects.some((q, j) => j !== i && q.color === o.color && covers(j, x, y))) apart++;
+      }
+    }
+    return apart >= minShare * area;
   });
 }

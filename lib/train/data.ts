@@ -50,6 +50,8 @@ export interface ExampleOptions {
   maxObjects?: number;
   /** Share of the scenes whose caption is written again with each size word kept at chance 1/2 (default 0). */
   looseCaptions?: number;
+  /** Share of the scenes drawn under the world's loose readability rule (partly hidden objects; default 0). */
+  looseScenes?: number;
 }
 
 /**
@@ -67,9 +69,20 @@ function trainCaption(scene: WorldScene, share: number, rng: Rng): string {
 export function trainExamples(vq: PatchVq, count: number, seed: number, step: number, opts: ExampleOptions = {}): Example[] {
   const share = opts.looseCaptions ?? 0;
   if (!(share >= 0 && share <= 1)) throw new RangeError(`trainExamples: looseCaptions must be a share in [0, 1], got ${share}`);
+  const looseShare = opts.looseScenes ?? 0;
+  if (!(looseShare >= 0 && looseShare <= 1)) throw new RangeError(`trainExamples: looseScenes must be a share in [0, 1], got ${looseShare}`);
   const rng = new Rng((stepSeed(seed, step) ^ 0x5bd1e995) >>> 0);
-  const layouts = generateScenes(count, 'train', stepSeed(seed, step), { maxObjects: opts.maxObjects ?? 4 })
-    .map((s) => ({ ...s.layout, caption: trainCaption(s, share, rng) }) as Layout);
+  const maxObjects = opts.maxObjects ?? 4;
+  let loose = 0;
+  if (looseShare > 0) {
+    const pick = new Rng((stepSeed(seed, step) ^ 0x27d4eb2f) >>> 0);
+    for (let i = 0; i < count; i++) if (pick.chance(looseShare)) loose++;
+  }
+  const scenes = [
+    ...generateScenes(count - loose, 'train', stepSeed(seed, step), { maxObjects }),
+    ...generateScenes(loose, 'train', (stepSeed(seed, step) ^ 0x165667b1) >>> 0, { maxObjects, readability: 'loose' }),
+  ];
+  const layouts = scenes.map((s) => ({ ...s.layout, caption: trainCaption(s, share, rng) }) as Layout);
   const codes = encodeLayouts(vq, layouts);
   return layouts.map((layout, i) => ({ layout, codes: codes[i] }));
 }

@@ -57,6 +57,12 @@ export interface TrainConfig {
    * before it existed: 0.
    */
   looseCaptions?: number;
+  /**
+   * Share of training scenes (PMTP, DJO) drawn under the world's loose readability rule: objects
+   * partly hidden past their box's sides, objects of one colour touching or overlapping, as in
+   * layouts people write (WorldOptions.readability). Absent in runs saved before it existed: 0.
+   */
+  looseScenes?: number;
   /** Overrides of the preset's model shape (ablations; default none). */
   model?: Partial<ModelShape>;
 }
@@ -98,6 +104,7 @@ export function defaultConfig(preset: PresetName = 'tiny'): TrainConfig {
     gradClip: 1,
     curriculum: tiny ? [] : [{ until: 0.1, maxObjects: 1 }, { until: 0.25, maxObjects: 2 }],
     looseCaptions: tiny ? 0 : 0.5,
+    looseScenes: 0,
   };
 }
 
@@ -213,10 +220,10 @@ export function copyModel(model: EchoGen): EchoGen {
 function supervisedStep(name: 'pmtp' | 'djo', model: EchoGen, cfg: TrainConfig, rng: TrainRng, step: number): StepResult {
   if (name === 'pmtp') {
     const objects = curriculumObjects(cfg.curriculum, step, cfg.steps.pmtp);
-    return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step, { maxObjects: objects, looseCaptions: cfg.looseCaptions }), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
+    return pmtpStep(model, trainExamples(model.vq, cfg.batch, cfg.seed, step, { maxObjects: objects, looseCaptions: cfg.looseCaptions, looseScenes: cfg.looseScenes }), rng, { mix: cfg.mix, textWeight: cfg.textWeight });
   }
   const tau = scheduleValue(cfg.tau, step, cfg.steps.djo);
-  return djoStep(model, trainExamples(model.vq, cfg.batch, cfg.seed + 7919, step, { looseCaptions: cfg.looseCaptions }), rng, { tau, hard: cfg.hard, groundWeight: cfg.groundWeight });
+  return djoStep(model, trainExamples(model.vq, cfg.batch, cfg.seed + 7919, step, { looseCaptions: cfg.looseCaptions, looseScenes: cfg.looseScenes }), rng, { tau, hard: cfg.hard, groundWeight: cfg.groundWeight });
 }
 
 export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<EchoGen> {

@@ -13,6 +13,8 @@ describe('configFromArgs', () => {
     expect(c.mix).toEqual({ joint: 1, l2i: 0, i2l: 1 });
     expect(c.hard).toBe(true);
     expect(configFromArgs({ steps: '5' }).steps).toEqual({ pmtp: 5, djo: 5, 'cycle-rl': 5 });
+    expect(configFromArgs({ preset: 'small' }).looseScenes).toBe(0);
+    expect(configFromArgs({ preset: 'small', 'loose-scenes': '0.25' }).looseScenes).toBe(0.25);
   });
 
   test('bad values are usage errors naming the option', () => {
@@ -20,6 +22,7 @@ describe('configFromArgs', () => {
     expect(() => configFromArgs({ stages: 'pmtp,rlhf' })).toThrow(/unknown stage 'rlhf'/);
     expect(() => configFromArgs({ steps: 'pmtp=0' })).toThrow(/--steps/);
     expect(() => configFromArgs({ 'rl-layouts': 'llm' })).toThrow(/--rl-layouts/);
+    for (const bad of ['2', '-0.5', 'half', '']) expect(() => configFromArgs({ 'loose-scenes': bad })).toThrow(/--loose-scenes must be a number from 0 to 1/);
     expect(() => configFromArgs({ tau: 'exp:1' })).toThrow(/--tau/);
     expect(() => configFromArgs({ seed: '1.5' })).toThrow(/--seed/);
   });

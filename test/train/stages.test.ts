@@ -4,6 +4,7 @@ import * as eg from '../../lib';
 import { EchoGen, PatchVq } from '../../lib/model';
 import { VOCAB } from '../../lib/data';
 import { fitTokenizer, trainExamples } from '../../lib/train/data';
+import type { Example } from '../../lib/train/data';
 import { pmtpStep, i2lPart } from '../../lib/train/pmtp';
 import { djoStep } from '../../lib/train/djo';
 import { rollout, cycleRlStep, rlLayouts } from '../../lib/train/cycle-rl';
@@ -152,4 +153,24 @@ test('looseCaptions rewrites captions only: same scenes, every caption true of i
 
 test('looseCaptions outside [0, 1] is a RangeError naming it', () => {
   for (const bad of [-0.1, 1.5, NaN]) expect(() => trainExamples(vq, 1, 3, 4, { looseCaptions: bad })).toThrow(/looseCaptions must be a share in \[0, 1\]/);
+});
+
+test('looseScenes: that share of the scenes under the loose rule (binomial), the rest the world as before', () => {
+  const n = 200;
+  const objectsOf = (e: Example) => eg.data.sceneFromLayout(e.layout as Parameters<typeof eg.data.sceneFromLayout>[0]).objects;
+  const strict = (e: Example): boolean => eg.data.isReadable(objectsOf(e), 0.6);
+  const loose = (e: Example): boolean => eg.data.isLooselyReadable(objectsOf(e), 0.5);
+  const none = trainExamples(vq, n, 3, 4, { looseScenes: 0 });
+  expect(none.map((e) => e.layout)).toEqual(trainExamples(vq, n, 3, 4).map((e) => e.layout));
+  expect(none.every(strict)).toBe(true);
+  const all = trainExamples(vq, n, 3, 4, { looseScenes: 1 });
+  expect(all.every(loose)).toBe(true);
+  const refused = all.filter((e) => !strict(e)).length;
+  expect(refused).toBeGreaterThan(n / 10);
+  // Half: the loose scenes are Binomial(200, 1/2) (sd 7.1); of them about refused/n fail the strict rule.
+  const half = trainExamples(vq, n, 3, 4, { looseScenes: 0.5 });
+  const expected = (n / 2) * (refused / n), failing = half.filter((e) => !strict(e)).length;
+  expect(Math.abs(failing - expected)).toBeLessThan(4 * Math.sqrt(expected) + 8);
+  expect(trainExamples(vq, n, 3, 4, { looseScenes: 0.5 }).map((e) => e.layout)).toEqual(half.map((e) => e.layout));
+  for (const bad of [-0.1, 1.5, NaN]) expect(() => trainExamples(vq, 1, 3, 4, { looseScenes: bad })).toThrow(/looseScenes must be a share in \[0, 1\]/);
 });
