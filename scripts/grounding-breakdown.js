@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Where grounding fails: Acc@0.5 and the named-object rate on the world's renders, split by the kind
-// of expression (colour [texture] shape / with the size word / with a relation) and by the number of
-// objects in the scene. Issue 15.
+// of expression (colour [texture] shape / with the size word / with a relation), by the number of
+// objects in the scene and by how much of the target the render shows (whole, covered but its box
+// still readable off its pixels, box not readable, touching a look-alike). Issue 15.
 //
 //   node scripts/grounding-breakdown.js MODEL_DIR [--world 300] [--external FILE]
 'use strict';
@@ -20,6 +21,20 @@ if (!positionals[0]) { console.error('usage: grounding-breakdown.js MODEL_DIR [-
 const model = eg.model.EchoGen.load(positionals[0]);
 
 const { boxIou: iou } = require('../dist/data/geometry');
+const { SMALL_SIDES, LARGE_SIDES } = require('../dist/data/generator');
+const PX = 64;
+const sightOf = (l, i) => {
+  const drawnAs = l.objects.map((o) => ({ ...eg.data.parseExpression(o.expr).target, box: o.box }));
+  const v = eg.data.visibility(drawnAs)[i];
+  const rows = [v.visible === v.area ? 'target whole' : v.reachesBox && v.connected ? 'target covered, box readable' : 'target covered, box not readable'];
+  const side = Math.min(l.objects[i].box[2] - l.objects[i].box[0], l.objects[i].box[3] - l.objects[i].box[1]) * PX;
+  rows.push(side < 12 ? 'target side < 12 px' : side < 20 ? 'target side 12-20 px' : 'target side >= 20 px');
+  const px = l.objects[i].box.map((c) => Math.round(c * PX));
+  const drawn = (s) => (s >= SMALL_SIDES[0] && s <= SMALL_SIDES[1]) || (s >= LARGE_SIDES[0] && s <= LARGE_SIDES[1]);
+  rows.push(drawn(px[2] - px[0]) && drawn(px[3] - px[1]) ? 'target sides the world draws' : 'a target side the world never draws');
+  if (drawnAs.some((o, k) => k !== i && o.color === drawnAs[i].color && !eg.data.sameColorApart([drawnAs[i], o]))) rows.push('a same-colour object touches it');
+  return rows;
+};
 const kindOf = (expr) => {
   const p = eg.data.parseExpression(expr);
   return p.relation ? 'with a relation' : p.target.size ? 'with the size word' : 'colour [texture] shape';
@@ -34,7 +49,7 @@ function breakdown(name, layouts) {
     boxes.forEach((b, j) => {
       const q = part[j], own = iou(b, q.o.box);
       const named = q.l.objects.every((o, k) => k === q.i || iou(b, o.box) < own);
-      for (const key of ['all', kindOf(q.o.expr), q.l.objects.length === 1 ? 'alone' : '2+ objects']) {
+      for (const key of ['all', kindOf(q.o.expr), q.l.objects.length === 1 ? 'alone' : '2+ objects', ...sightOf(q.l, q.i)]) {
         const g = groups.get(key) ?? { n: 0, hit: 0, named: 0 };
         g.n++; g.hit += own >= 0.5 ? 1 : 0; g.named += named ? 1 : 0;
         groups.set(key, g);
