@@ -3,7 +3,8 @@
 // PNG: one panel per metric against minutes of training, one colour per run.
 //
 //   node scripts/plot-curves.js --out docs/curves.png runs/curve-a runs/curve-b [--label a,b] [--title T]
-//     [--metrics AP50,AP,acc50,cycleIou]   (also mAcc, referent = named object chosen, acc50Multi)
+//     [--metrics AP50,AP,acc50,cycleIou]   (also mAcc, referent = named object chosen, acc50Multi,
+//     externalAcc50 / externalReferent = grounding on the file of `train --eval-layouts`)
 'use strict';
 require('./script-errors')('plot-curves');
 const fs = require('fs');
@@ -35,6 +36,7 @@ const COLORS = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189], [
 const NAMES = {
   AP50: 'L2I AP50', AP: 'L2I AP', acc50: 'GROUNDING ACC@0.5', cycleIou: 'CYCLE IOU', mAcc: 'GROUNDING MACC',
   referent: 'NAMED OBJECT CHOSEN (2+ OBJ)', acc50Multi: 'ACC@0.5 (2+ OBJECTS)',
+  externalAcc50: 'OTHER LAYOUTS ACC@0.5', externalReferent: 'OTHER LAYOUTS NAMED OBJECT',
 };
 const DEFAULT_METRICS = 'AP50,AP,acc50,cycleIou';
 
@@ -74,7 +76,8 @@ function main() {
   const labels = values.label ? values.label.split(',') : positionals.map((p) => path.basename(p));
   const runs = positionals.map((dir, i) => {
     const file = path.join(dir, 'eval.jsonl');
-    const points = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const points = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      .map((p) => ({ ...p, externalAcc50: p.external?.acc50, externalReferent: p.external?.referent }));
     return { label: labels[i] ?? dir, points };
   });
   const maxMin = Math.max(1, ...runs.flatMap((r) => r.points.map((p) => p.minutes)));

@@ -12,8 +12,9 @@ import { catchInterrupts } from './staging';
 import { STAGES, StageName, TrainConfig, TrainStopped, defaultConfig, train } from '../train/trainer';
 import { latestCheckpoint } from '../train/checkpoint';
 import { parseSchedule, parseTaskMix } from '../train/schedule';
+import { LayoutError, readLayoutEntries } from '../data';
 import type { LayoutSourceKind } from '../data';
-import type { EchoGen, PresetName } from '../model';
+import type { EchoGen, Layout, PresetName } from '../model';
 
 export const LIMITS = {
   steps: { min: 1, max: 10_000_000 },
@@ -163,8 +164,20 @@ const TRAIN_OPTIONS: OptionTable = {
   device: DEVICE_OPTION,
   'eval-every': { type: 'string', value: 'SEC', description: 'learning-curve probe every SEC seconds of training: held-out L2I AP and grounding Acc@0.5, to eval.jsonl (0 = off)', default: '0' },
   'eval-scenes': { type: 'string', value: 'N', description: 'held-out scenes per probe (the world test split, 1-4 objects)', default: '24' },
+  'eval-layouts': { type: 'string', value: 'FILE', description: 'with --eval-every: each probe also measures grounding on the layouts of FILE (JSONL), e.g. bench/layouts/external.jsonl' },
   json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
 };
+
+/** --eval-layouts: the file's layouts (a LayoutError names FILE:LINE), read before any training. */
+function evalLayoutsOption(args: VerbArgs, evalEvery: number): Layout[] | undefined {
+  const file = args.values['eval-layouts'] as string | undefined;
+  if (file === undefined) return undefined;
+  if (evalEvery <= 0) throw new UsageError('--eval-layouts adds to the learning-curve probe: pass --eval-every SEC too');
+  if (!fs.existsSync(file)) throw new InputError('no such file', file);
+  const entries = readLayoutEntries(file);
+  if (entries.length === 0) throw new LayoutError(file, 0, 'the file has no layouts');
+  return entries.map((e) => e.layout as Layout);
+}
 
 export const trainVerb: Verb = {
   name: 'train',
@@ -180,6 +193,7 @@ export const trainVerb: Verb = {
     const out = requireString(args, 'out');
     const every = intOption(args, 'checkpoint-every', 180, LIMITS.checkpointEvery);
     const evalEvery = intOption(args, 'eval-every', 0, { min: 0, max: 86400 });
+    const groundLayouts = evalLayoutsOption(args, evalEvery);
     const resume = Boolean(args.values.resume);
     if (resume && args.values.force) throw new UsageError('--resume continues the run in --out and --force starts it over: pass one of them');
     if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out ${out}: exists and is not a directory`);
@@ -218,7 +232,7 @@ export const trainVerb: Verb = {
         init: args.values.init as string | undefined,
         checkpointEverySec: every,
         device,
-        curve: evalEvery > 0 ? { everySec: evalEvery, scenes: intOption(args, 'eval-scenes', 24, { min: 1, max: 500 }) } : undefined,
+        curve: evalEvery > 0 ? { everySec: evalEvery, scenes: intOption(args, 'eval-scenes', 24, { min: 1, max: 500 }), groundLayouts } : undefined,
         shouldStop: () => interrupts.signal() !== null,
         hooks: {
           onMessage: (m) => console.error(m),

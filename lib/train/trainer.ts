@@ -266,7 +266,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     if (!probe || !run.curve) return;
     const p = curvePoint(model, probe, { minutes: state.elapsedSec / 60, stage, step }, run.curve);
     fs.appendFileSync(path.join(run.out, 'eval.jsonl'), JSON.stringify(p) + '\n');
-    hooks?.onMessage?.(`probe at ${p.minutes.toFixed(1)} min (${stage} ${step}): AP ${p.AP.toFixed(3)} AP50 ${p.AP50.toFixed(3)} Acc@0.5 ${p.acc50.toFixed(3)} (2+ objects ${p.acc50Multi.toFixed(3)}, named object ${p.referent.toFixed(3)}) cycle IoU ${p.cycleIou.toFixed(3)} (${p.evalSec.toFixed(0)} s)`);
+    hooks?.onMessage?.(`probe at ${p.minutes.toFixed(1)} min (${stage} ${step}): AP ${p.AP.toFixed(3)} AP50 ${p.AP50.toFixed(3)} Acc@0.5 ${p.acc50.toFixed(3)} (2+ objects ${p.acc50Multi.toFixed(3)}, named object ${p.referent.toFixed(3)}) cycle IoU ${p.cycleIou.toFixed(3)}${p.external ? `; ${p.external.layouts} other layouts: Acc@0.5 ${p.external.acc50.toFixed(3)}, named object ${p.external.referent.toFixed(3)}` : ''} (${p.evalSec.toFixed(0)} s)`);
     lastProbe = state.elapsedSec;
   };
   let stopping = false;

@@ -128,3 +128,43 @@ describe('bad input: one line naming the file and the reason, non-zero exit', ()
     expect(oneLine(r)).toMatch(/eval l2i' or 'eval ground/);
   });
 });
+
+describe('train --eval-layouts: the learning-curve probe also grounds on a file of layouts', () => {
+  test('each probe point carries grounding on the file; the first (before any step) equals eval ground on the model', async () => {
+    // From the shipped model, so the grounding is not the zeros of an untrained one.
+    const shipped = path.resolve(__dirname, '../../models/small');
+    const run = path.join(dir, 'curve-run');
+    const r = await cli(['train', '--init', shipped, '--stages', 'pmtp', '--steps', 'pmtp=1', '--batch', '2', '--eval-every', '1', '--eval-scenes', '1',
+      '--eval-layouts', layoutsFile, '--out', run]);
+    expect(r.code).toBe(0);
+    const points = fs.readFileSync(path.join(run, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(points.length).toBeGreaterThanOrEqual(2);
+    const g = await cli(['eval', 'ground', '--checkpoint', shipped, '--layouts', layoutsFile, '--json']);
+    const ref = lastJson(g.out);
+    const first = points[0];
+    expect(first.step).toBe(0);
+    expect(first.external.layouts).toBe(layouts.length);
+    expect(ref.meanIou as number).toBeGreaterThan(0.3);
+    expect(first.external.acc50).toBeCloseTo(ref.acc50 as number, 12);
+    expect(first.external.mAcc).toBeCloseTo(ref.mAcc as number, 12);
+    expect(first.external.meanIou).toBeCloseTo(ref.meanIou as number, 12);
+    for (const p of points) expect(p.external.meanIou).toBeGreaterThan(0);
+    expect(r.err.some((m) => /3 other layouts: Acc@0\.5 /.test(m))).toBe(true);
+  });
+
+  test('bad input: without --eval-every, a missing file, a malformed line (file:line)', async () => {
+    const oneLine = (r: { err: string[] }): string => { expect(r.err).toHaveLength(1); return r.err[0]; };
+    let r = await cli(['train', '--eval-layouts', layoutsFile, '--out', path.join(dir, 'r1')]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/--eval-layouts .*--eval-every/);
+    r = await cli(['train', '--eval-every', '60', '--eval-layouts', path.join(dir, 'none.jsonl'), '--out', path.join(dir, 'r1')]);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r)).toContain(path.join(dir, 'none.jsonl'));
+    const bad = path.join(dir, 'bad-eval.jsonl');
+    fs.writeFileSync(bad, fs.readFileSync(layoutsFile, 'utf8') + '{"caption": "a red circle", "objects": [\n');
+    r = await cli(['train', '--eval-every', '60', '--eval-layouts', bad, '--out', path.join(dir, 'r1')]);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r)).toContain(`${bad}:4:`);
+    expect(fs.existsSync(path.join(dir, 'r1'))).toBe(false);
+  });
+});
