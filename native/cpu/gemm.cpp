@@ -26,6 +26,9 @@ constexpr int64_t kNcMax = 512;
 constexpr int64_t kPackSlack = 8;
 // Below this many multiply-adds one thread is faster than waking the pool.
 constexpr int64_t kSerialMacs = 1 << 19;
+// Below this many, op(B) is not packed in a fork/join of its own before the tasks (each task packs
+// its panels): a second fork/join costs more than the repeated packing of a small B saves.
+constexpr int64_t kSharedPackMacs = int64_t{1} << 25;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -316,7 +319,7 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   // 16 MB.
   const int64_t b_batches = g.stride_b ? g.batch : 1;
   const int64_t shared_floats = b_batches * p.nb * p.kb * p.nc * p.kc;
-  const bool shared = !serial && p.mb > 1 && shared_floats <= (int64_t{4} << 20);
+  const bool shared = !serial && p.mb > 1 && shared_floats <= (int64_t{4} << 20) && g.batch * g.m * g.n * g.k >= kSharedPackMacs;
   thread_local Scratch shared_buf;
   float* sb = shared ? shared_buf.get(shared_floats) : nullptr;
   if (shared) {
