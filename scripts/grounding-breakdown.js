@@ -20,18 +20,16 @@ const { values, positionals } = parseArgs({ allowPositionals: true, options: {
 if (!positionals[0]) { console.error('usage: grounding-breakdown.js MODEL_DIR [--world N] [--external FILE]'); process.exit(2); }
 const model = eg.model.EchoGen.load(positionals[0]);
 
-const { boxIou: iou } = require('../dist/data/geometry');
-const { SMALL_SIDES, LARGE_SIDES } = require('../dist/data/generator');
-const PX = 64;
+const { boxIou: iou, CANVAS, toPixelBox, SMALL_SIDES, LARGE_SIDES } = eg.data;
+const drawnSide = (s) => (s >= SMALL_SIDES[0] && s <= SMALL_SIDES[1]) || (s >= LARGE_SIDES[0] && s <= LARGE_SIDES[1]);
 const sightOf = (l, i) => {
   const drawnAs = l.objects.map((o) => ({ ...eg.data.parseExpression(o.expr).target, box: o.box }));
   const v = eg.data.visibility(drawnAs)[i];
   const rows = [v.visible === v.area ? 'target whole' : v.reachesBox && v.connected ? 'target covered, box readable' : 'target covered, box not readable'];
-  const side = Math.min(l.objects[i].box[2] - l.objects[i].box[0], l.objects[i].box[3] - l.objects[i].box[1]) * PX;
+  const b = l.objects[i].box, side = Math.min(b[2] - b[0], b[3] - b[1]) * CANVAS;
   rows.push(side < 12 ? 'target side < 12 px' : side < 20 ? 'target side 12-20 px' : 'target side >= 20 px');
-  const px = l.objects[i].box.map((c) => Math.round(c * PX));
-  const drawn = (s) => (s >= SMALL_SIDES[0] && s <= SMALL_SIDES[1]) || (s >= LARGE_SIDES[0] && s <= LARGE_SIDES[1]);
-  rows.push(drawn(px[2] - px[0]) && drawn(px[3] - px[1]) ? 'target sides the world draws' : 'a target side the world never draws');
+  const px = toPixelBox(b);
+  rows.push(drawnSide(px[2] - px[0]) && drawnSide(px[3] - px[1]) ? 'target sides the world draws' : 'a target side the world never draws');
   if (drawnAs.some((o, k) => k !== i && o.color === drawnAs[i].color && !eg.data.sameColorApart([drawnAs[i], o]))) rows.push('a same-colour object touches it');
   return rows;
 };
