@@ -11,7 +11,8 @@ export { sum, mean, sumLastDim, meanLastDim } from './reduce';
 export { reshape, permute, transpose, concat, slice, embedding, gatherRows } from './shape';
 export { matmul, linear, layerNorm, softmax, logSoftmax, crossEntropy } from './nn';
 export type { MatmulOptions, CrossEntropyOptions } from './nn';
-export { attention, gumbelSoftmax, biasGelu } from './fused';
+export { attention, packedAttention, gumbelSoftmax, biasGelu } from './fused';
+export type { KvAppend } from './fused';
 export type { AttentionOptions, GumbelSoftmaxOptions, GumbelSoftmaxResult } from './fused';
 
 // Tensor.backward() delegates here (lib/tensor.ts cannot import autograd without a cycle).

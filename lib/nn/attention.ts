@@ -68,15 +68,12 @@ export class MultiHeadAttention extends Module {
   /** x [B, T, dim] -> [B, T, dim]. */
   forward(x: Tensor, call: AttentionCall = {}): Tensor {
     if (x.rank !== 3 || x.shape[2] !== this.dim) throw new RangeError(`MultiHeadAttention.forward: x must have shape [B, T, ${this.dim}], got [${x.shape}]`);
-    const [B, T] = x.shape;
-    const H = this.heads, Dh = this.headDim;
-    // One GEMM for q, k and v, then one permute to [3, B, H, T, Dh] and three contiguous slices.
-    const qkv = ops.permute(ops.reshape(this.qkv.forward(x), [B, T, 3, H, Dh]), [2, 0, 3, 1, 4]);
-    const part = (i: number): Tensor => ops.reshape(ops.slice(qkv, 0, i, i + 1), [B, H, T, Dh]);
-    const q = part(0);
-    let k = part(1), v = part(2);
-    if (call.cache) ({ k, v } = call.cache.append(k, v));
-    const o = ops.attention(q, k, v, { causal: call.causal ?? false, mask: call.mask, scale: 1 / Math.sqrt(Dh) });
-    return this.out.forward(ops.reshape(ops.permute(o, [0, 2, 1, 3]), [B, T, this.dim]));
+    // One GEMM for q, k and v; the heads are split and merged inside one tape node.
+    const cache = call.cache;
+    const o = ops.packedAttention(this.qkv.forward(x), this.heads, {
+      causal: call.causal ?? false, mask: call.mask, scale: 1 / Math.sqrt(this.headDim),
+      kvAppend: cache ? (k, v) => cache.append(k, v) : undefined,
+    });
+    return this.out.forward(o);
   }
 }

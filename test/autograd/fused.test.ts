@@ -27,6 +27,48 @@ describe.each(devices())('ops.attention on %s', (device) => {
   });
 });
 
+describe.each(devices())('ops.packedAttention on %s', (device) => {
+  const [b, t, h, d] = [2, 5, 3, 8];
+  const c = 3 * h * d;
+  // The float64 reference: qkv [b, t, 3, h, d] split into q, k, v [b, h, t, d] by index arithmetic,
+  // R.attention on them, the heads merged back to [b, t, h * d].
+  function reference(qkv: R.F64, opts: { causal?: boolean; mask?: Int32Array }): R.F64 {
+    const part = (which: number): R.F64 => {
+      const out = new Float64Array(b * h * t * d);
+      for (let bi = 0; bi < b; bi++) for (let hi = 0; hi < h; hi++) for (let ti = 0; ti < t; ti++) for (let di = 0; di < d; di++) {
+        out[((bi * h + hi) * t + ti) * d + di] = qkv[(bi * t + ti) * c + (which * h + hi) * d + di];
+      }
+      return out;
+    };
+    const o = R.attention(part(0), part(1), part(2), { b, h, tq: t, tk: t, d }, opts);
+    const merged = new Float64Array(b * t * h * d);
+    for (let bi = 0; bi < b; bi++) for (let hi = 0; hi < h; hi++) for (let ti = 0; ti < t; ti++) for (let di = 0; di < d; di++) {
+      merged[((bi * t + ti) * h + hi) * d + di] = o[((bi * h + hi) * t + ti) * d + di];
+    }
+    return merged;
+  }
+
+  test('forward and the gradient of qkv, plain, causal and masked', () => {
+    const mask = Int32Array.from({ length: t * t }, (_, i) => (i % 4 === 2 ? 0 : 1));
+    for (const opts of [{}, { causal: true }, { mask }]) {
+      const r = gradCheck(device, [{ shape: [b, t, c] }],
+        ([qkv]) => ops.packedAttention(qkv, h, { causal: opts.causal, mask: opts.mask && eg.tensor(opts.mask, [t, t], { device }) }),
+        ([qkv]) => reference(qkv, opts));
+      expectClose(r, 1e-5, 2e-4);
+    }
+  });
+
+  test('bad input names the argument; kvAppend needs noGrad', () => {
+    const x = eg.tensor(new Float32Array(2 * 40), [1, 2, 40], { device });
+    expect(() => ops.packedAttention(x, 2)).toThrow(/packedAttention: qkv must have shape \[B, T, 3 \* heads \* headDim\]/);
+    expect(() => ops.packedAttention(x, 1.5)).toThrow(/packedAttention.*heads/);
+    const y = eg.tensor(new Float32Array(2 * 48), [1, 2, 48], { device });
+    expect(() => ops.packedAttention(y, 2, { kvAppend: (k, v) => ({ k, v }) })).toThrow(/noGrad/);
+    x.dispose();
+    y.dispose();
+  });
+});
+
 describe.each(devices())('ops.gumbelSoftmax on %s', (device) => {
   const [n, v, tau] = [6, 11, 0.7];
   const opts = { tau, seed: 1234, offset: 5 };
