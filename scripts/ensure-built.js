@@ -22,8 +22,10 @@ function resolveBin(name) {
 }
 
 function ensureBuilt() {
-  const addon = path.join(root, 'build', 'Release', 'echogen.node');
+  // ECHOGEN_ADDON names another build to load (lib/native.ts): then build/ is not needed.
+  const addon = process.env.ECHOGEN_ADDON ? path.resolve(process.env.ECHOGEN_ADDON) : path.join(root, 'build', 'Release', 'echogen.node');
   const dist = path.join(root, 'dist', 'index.js');
+  if (process.env.ECHOGEN_ADDON && !fs.existsSync(addon)) throw new Error(`echogen: ECHOGEN_ADDON names ${addon}, which does not exist`);
   if (fs.existsSync(addon) && fs.existsSync(dist)) return;
   process.stderr.write('echogen: first use - building the native addon' + (fs.existsSync(dist) ? '' : ' and dist/') +
     ' (install scripts did not run; minutes when nvcc is found, since the CUDA kernels are compiled too)...\n');
