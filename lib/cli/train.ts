@@ -107,6 +107,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   }
   if (values.hard) cfg.hard = true;
   if (values['loose-scenes'] !== undefined) cfg.looseScenes = numberValue(values['loose-scenes'], 'loose-scenes', 0, 0, 1);
+  if (values['text-weight'] !== undefined) cfg.textWeight = numberValue(values['text-weight'], 'text-weight', cfg.textWeight, 0, 100);
   return cfg;
 }
 
@@ -114,6 +115,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
 const FIELD_OPTION: Partial<Record<keyof TrainConfig, string>> = {
   preset: '--preset', stages: '--stages', steps: '--steps', batch: '--batch', seed: '--seed', lr: '--lr',
   tau: '--tau', mix: '--mix', group: '--group', beta: '--beta', hard: '--hard', rlLayouts: '--rl-layouts', looseScenes: '--loose-scenes',
+  textWeight: '--text-weight',
 };
 
 /** The first field where `asked` differs from the run's `saved` configuration, as a message; null when none. */
@@ -157,6 +159,7 @@ const TRAIN_OPTIONS: OptionTable = {
   beta: { type: 'string', value: 'B', description: 'Cycle RL KL weight', default: '0.04' },
   'rl-layouts': { type: 'string', value: 'real|random|template', description: 'where Cycle RL layouts come from', default: 'real' },
   'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: '0' },
+  'text-weight': { type: 'string', value: 'W', description: 'PMTP: weight of the box (text) loss against the image loss (the preset\'s: tiny 1, small 2)' },
   resume: { type: 'boolean', description: 'continue the run in --out from its newest checkpoint (options that differ from the run are an error)' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
   'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },

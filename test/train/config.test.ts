@@ -15,6 +15,9 @@ describe('configFromArgs', () => {
     expect(configFromArgs({ steps: '5' }).steps).toEqual({ pmtp: 5, djo: 5, 'cycle-rl': 5 });
     expect(configFromArgs({ preset: 'small' }).looseScenes).toBe(0);
     expect(configFromArgs({ preset: 'small', 'loose-scenes': '0.25' }).looseScenes).toBe(0.25);
+    expect(configFromArgs({ preset: 'small' }).textWeight).toBe(2);
+    expect(configFromArgs({ preset: 'tiny' }).textWeight).toBe(1);
+    expect(configFromArgs({ preset: 'small', 'text-weight': '0.5' }).textWeight).toBe(0.5);
   });
 
   test('bad values are usage errors naming the option', () => {
@@ -23,6 +26,7 @@ describe('configFromArgs', () => {
     expect(() => configFromArgs({ steps: 'pmtp=0' })).toThrow(/--steps/);
     expect(() => configFromArgs({ 'rl-layouts': 'llm' })).toThrow(/--rl-layouts/);
     for (const bad of ['2', '-0.5', 'half', '']) expect(() => configFromArgs({ 'loose-scenes': bad })).toThrow(/--loose-scenes must be a number from 0 to 1/);
+    for (const bad of ['-1', 'heavy', '', '101']) expect(() => configFromArgs({ 'text-weight': bad })).toThrow(/--text-weight must be a number from 0 to 100/);
     expect(() => configFromArgs({ tau: 'exp:1' })).toThrow(/--tau/);
     expect(() => configFromArgs({ seed: '1.5' })).toThrow(/--seed/);
   });
