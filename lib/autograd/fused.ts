@@ -109,12 +109,7 @@ export function gumbelSoftmax(logits: Tensor, opts: GumbelSoftmaxOptions): Gumbe
   const flat = logits.rank === 2 ? logits : logits.reshape(flatShape);
   const r = kernels.gumbelSoftmax(flat, opts);
   if (flat !== logits) flat.dispose();
-  const back = (t: Tensor, shape: number[]): Tensor => {
-    if (t.shape.join(',') === shape.join(',')) return t;
-    const view = t.reshape(shape);
-    t.dispose();
-    return view;
-  };
+  const back = (t: Tensor, shape: number[]): Tensor => (t.shape.join(',') === shape.join(',') ? t : view(t, shape));
   const soft = back(r.soft, logits.shape);
   const indices = back(r.indices, lead);
   record(soft, 'gumbelSoftmax', [logits], (g) => {
