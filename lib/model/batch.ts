@@ -2,11 +2,12 @@
 // each head is trained on. All index work happens here, once per batch, so the forward pass only
 // gathers rows.
 import { Tensor, tensor } from '../tensor';
-import { LossHead, TokenSequence, segmentSees } from './sequences';
+import { LossHead, SEG_IMAGE_PREFIX, SEG_L2I, TokenSequence, segmentSees } from './sequences';
 import { SPECIAL_TOKENS } from './vocabulary';
 import { GEO_NONE, geoPatchIndex } from './geometry';
 import { LAYOUT_MAP_FEATURES, mapObjects, writeLayoutMap } from './layout_map';
 import { RefIndex, RelationPhrases, refIndex } from './ref_readout';
+import { PatchBoxIndex, patchBoxIndex } from './patch_boxes';
 
 export interface CollateOptions {
   device?: 'cpu' | 'cuda';
@@ -16,6 +17,10 @@ export interface CollateOptions {
   refPatches?: number;
   /** The relation phrases the readout splits expressions at (config.refRelations). */
   refRelations?: RelationPhrases;
+  /** The image prefix (segment 1) attends both ways (config.bidirectionalImage): the mask then carries the causal rule. */
+  bidirectionalImage?: boolean;
+  /** Patches per image side: indexes the patch-box targets of the image prefixes (config.patchBoxes; lib/model/patch_boxes.ts). */
+  patchBoxSide?: number;
 }
 
 /** The layout map rows of a batch: every segment-0 token that draws a patch of its layout. */
@@ -48,6 +53,11 @@ export interface Batch {
    * with right padding, plain causal attention is then exact for the real tokens.
    */
   mask: Tensor | null;
+  /**
+   * Whether attention is also causal: false when the mask carries the causal rule itself because an
+   * image prefix attends both ways (config.bidirectionalImage).
+   */
+  causal: boolean;
   /** Flat row indices b*T + t into [B*T, dim] hidden states, and the head's class there. */
   imageRows: Tensor;
   imageTargets: Tensor;
@@ -66,6 +76,8 @@ export interface Batch {
   textCount: number;
   /** The grounding queries, when collated with refPatches and some sequence has one; else null. */
   refs: RefIndex | null;
+  /** The image prefixes' patch-box targets, when collated with patchBoxSide and some patch has one; else null. */
+  patchBoxes: PatchBoxIndex | null;
 }
 
 function needsMask(s: TokenSequence): boolean {
@@ -74,8 +86,11 @@ function needsMask(s: TokenSequence): boolean {
   return false;
 }
 
-/** Builds the [B, T, T] mask: causal, and segmentSees between the two tokens' segments. */
-export function buildMask(seqs: readonly TokenSequence[], T: number): Int32Array {
+/**
+ * Builds the [B, T, T] mask: causal, and segmentSees between the two tokens' segments; with
+ * `bidirectionalImage` a token of the image prefix (segment 1) also sees the prefix's later tokens.
+ */
+export function buildMask(seqs: readonly TokenSequence[], T: number, bidirectionalImage = false): Int32Array {
   const m = new Int32Array(seqs.length * T * T);
   seqs.forEach((s, b) => {
     // Segments are contiguous runs (the builders emit them so), so each row is a few filled ranges.
@@ -88,7 +103,8 @@ export function buildMask(seqs: readonly TokenSequence[], T: number): Int32Array
       const row = (b * T + i) * T;
       for (const r of runs) {
         if (r.start > i) break;
-        if (segmentSees(s.seg[i], r.seg)) m.fill(1, row + r.start, row + Math.min(r.end, i + 1));
+        const both = bidirectionalImage && s.seg[i] === SEG_IMAGE_PREFIX && r.seg === SEG_IMAGE_PREFIX;
+        if (segmentSees(s.seg[i], r.seg)) m.fill(1, row + r.start, row + (both ? r.end : Math.min(r.end, i + 1)));
       }
     }
   });
@@ -124,6 +140,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     }
   });
   const device = opts.device ?? 'cpu';
+  const both = Boolean(opts.bidirectionalImage) && seqs.some((s) => s.seg.includes(SEG_IMAGE_PREFIX));
   const i32 = (a: number[] | Int32Array, shape: number[]): Tensor => tensor(Int32Array.from(a), shape, { dtype: 'i32', device });
   return {
     batch: B,
@@ -132,8 +149,9 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     pos: i32(pos, [B, T]),
     geo: i32(geo, [B, T]),
     geoNext: i32(geoNext, [B, T]),
-    layoutMap: opts.layoutMapSide && seqs.some((q) => q.layout) ? tensor(layoutMapData(seqs, T, opts.layoutMapSide), [B, T, LAYOUT_MAP_FEATURES], { device }) : null,
-    mask: seqs.some(needsMask) ? i32(buildMask(seqs, T), [B, T, T]) : null,
+    layoutMap: opts.layoutMapSide && seqs.some((q) => q.layout && q.seg.includes(SEG_L2I)) ? tensor(layoutMapData(seqs, T, opts.layoutMapSide), [B, T, LAYOUT_MAP_FEATURES], { device }) : null,
+    mask: both || seqs.some(needsMask) ? i32(buildMask(seqs, T, both), [B, T, T]) : null,
+    causal: !both,
     imageRows: i32(img, [img.length]),
     imageTargets: i32(imgT, [imgT.length]),
     textRows: i32(txt, [txt.length]),
@@ -144,6 +162,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     textTargetsHost: Int32Array.from(txtT),
     textCount: txt.length,
     refs: opts.refPatches && txt.length ? refIndex(seqs, T, opts.refPatches, undefined, opts.refRelations) : null,
+    patchBoxes: opts.patchBoxSide ? patchBoxIndex(seqs, T, opts.patchBoxSide) : null,
   };
 }
 

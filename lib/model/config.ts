@@ -36,10 +36,22 @@ export interface EchoGenConfig {
    * first (lib/model/ref_readout.ts; needs refReadout; absent: false).
    */
   refRelations?: boolean;
+  /**
+   * Whether the image prefix of a grounding sequence (segment 1) attends both ways: every patch sees
+   * the whole image, as in a prefix LM, instead of the patches before it in raster order. No loss is
+   * taken on the prefix, so nothing leaks; the L2I part stays causal (absent: false).
+   */
+  bidirectionalImage?: boolean;
+  /**
+   * Whether training also asks every image patch of a grounding sequence's prefix for the box of the
+   * object it shows (lib/model/patch_boxes.ts; an auxiliary loss, unused at inference; needs geometry;
+   * absent: false).
+   */
+  patchBoxes?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -60,6 +72,9 @@ const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patc
 const MAX: Record<(typeof INT_FIELDS)[number], number> = {
   dim: 16384, layers: 1024, heads: 1024, maxPositions: 1 << 20, imageSize: 4096, patchSize: 256, codebookSize: 1 << 20, seed: Number.MAX_SAFE_INTEGER,
 };
+const BOOL_FIELDS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes'] as const;
+// format and version are the checkpoint's own fields (lib/model/checkpoint.ts), next to the config's.
+const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...BOOL_FIELDS, 'format', 'version']);
 const MAX_MLP_RATIO = 64;
 const MAX_WORDS = 1 << 20;
 
@@ -75,7 +90,13 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   }
   if (typeof o.mlpRatio !== 'number' || !(o.mlpRatio > 0 && o.mlpRatio <= MAX_MLP_RATIO)) throw new RangeError(`${at}config.mlpRatio must be a positive number at most ${MAX_MLP_RATIO}, got ${JSON.stringify(o.mlpRatio)}`);
   if (!Array.isArray(o.words) || !o.words.every((w) => typeof w === 'string')) throw new TypeError(`${at}config.words must be an array of strings`);
-  for (const k of ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations'] as const) {
+  // A field this version does not know is refused, not dropped: a flag that changes what the model
+  // computes (bidirectionalImage, say, in a checkpoint written by a newer echogen) would otherwise be
+  // read as its default and give silently different answers.
+  for (const k of Object.keys(o)) {
+    if (!KNOWN_FIELDS.has(k)) throw new RangeError(`${at}config.${k} is not a field this version of echogen knows (a newer version's checkpoint, or a typo?); known: ${[...KNOWN_FIELDS].join(', ')}`);
+  }
+  for (const k of BOOL_FIELDS) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${at}config.${k} must be a boolean, got ${JSON.stringify(o[k])}`);
   }
   if (o.words.length > MAX_WORDS) throw new RangeError(`${at}config.words has ${o.words.length} entries, at most ${MAX_WORDS}`);
@@ -84,7 +105,8 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   if (cfg.dim % cfg.heads !== 0) throw new RangeError(`${at}config.dim (${cfg.dim}) must be a multiple of config.heads (${cfg.heads})`);
   if (cfg.maxPositions * cfg.dim > 2 ** 31 - 1) throw new RangeError(`${at}config.maxPositions * config.dim (${cfg.maxPositions} * ${cfg.dim}) exceeds a tensor's 2^31 - 1 elements`);
   if (cfg.refReadout && !cfg.geometry) throw new RangeError(`${at}config.refReadout needs config.geometry (its values are the patches' Fourier features)`);
+  if (cfg.patchBoxes && !cfg.geometry) throw new RangeError(`${at}config.patchBoxes needs config.geometry (the boxes are read through the coordinate pointer)`);
   if (cfg.refRelations && !cfg.refReadout) throw new RangeError(`${at}config.refRelations needs config.refReadout (it is a second hop of the readout)`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false };
 }

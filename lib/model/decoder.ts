@@ -4,8 +4,8 @@
 import { Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { KvCache } from '../nn';
-import { TokenSequence } from './sequences';
-import { layoutMapData } from './batch';
+import { SEG_IMAGE_PREFIX, TokenSequence } from './sequences';
+import { buildMask, layoutMapData } from './batch';
 import { LAYOUT_MAP_FEATURES, mapObjects, writeLayoutMap } from './layout_map';
 
 /** A prompt left-padded to P tokens (padding: id 0, segment -1, no geometry), for the prefill map. */
@@ -63,7 +63,11 @@ export class IncrementalDecoder {
       ? tensor(layoutMapData(this.prompts.map((p) => leftPad(p, P)), P, this.side), [B, P, LAYOUT_MAP_FEATURES], { device: dev })
       : null;
     const x = this.model.embed(i32(ids), i32(pos), i32(geo), i32(geoNext), map);
-    const h = this.model.run(x, { causal: true, mask: this.keyMask(P, P), caches: this.caches });
+    // An image prefix that attends both ways (config.bidirectionalImage): the segment mask of training,
+    // over the left-padded prompts, carries the causal rule and hides the padding.
+    const both = Boolean(this.model.config.bidirectionalImage) && this.prompts.some((p) => p.seg.includes(SEG_IMAGE_PREFIX));
+    const mask = both ? tensor(buildMask(this.prompts.map((p) => leftPad(p, P)), P, true), [B, P, P], { dtype: 'i32', device: dev }) : this.keyMask(P, P);
+    const h = this.model.run(x, { causal: !both, mask, caches: this.caches });
     this.length = P;
     this.promptHidden = h;
     return ops.reshape(ops.slice(h, 1, P - 1, P), [B, this.model.config.dim]);

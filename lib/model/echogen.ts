@@ -17,6 +17,7 @@ import { GEO_FEATURES, GEO_NONE, coordEdgeIds, geoPatch, geoTable, geoXEdge, geo
 import { BOX_KIND_OTHER, collate } from './batch';
 import { LAYOUT_MAP_FEATURES } from './layout_map';
 import { RefIndex, RefReadout, RelationPhrases, refIndex } from './ref_readout';
+import { PatchBoxIndex } from './patch_boxes';
 import { RELATIONS } from '../data/vocab';
 import type { TokenSequence } from './sequences';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -53,6 +54,8 @@ export interface Losses {
    * lib/model/ref_readout.ts), null without it.
    */
   ref: Tensor | null;
+  /** The patch-box task's mean cross-entropy over the image prefixes' patches (config.patchBoxes; lib/model/patch_boxes.ts), null without it. */
+  patch: Tensor | null;
 }
 
 export class EchoGen extends Module {
@@ -76,6 +79,8 @@ export class EchoGen extends Module {
   readonly coordQuery: Linear | null = null;
   /** Where a grounding query's expression matches the image (config.refReadout; lib/model/ref_readout.ts). */
   readonly refReadout: RefReadout | null = null;
+  /** The patch-box task's map from a patch's final state to its coordinate query (config.patchBoxes; training only). */
+  readonly patchBoxHead: Linear | null = null;
   /** The relation phrases' token ids the readout splits expressions at (config.refRelations). */
   private readonly relationPhrases: RelationPhrases | undefined;
   private geoFeatures: Tensor | null = null;
@@ -108,6 +113,7 @@ export class EchoGen extends Module {
     if (c.patchPixels) this.patchPixels = this.addModule('patchPixels', new Linear(3 * c.patchSize * c.patchSize, c.dim, { bias: false, rng: rng.fork(), std: 0 }));
     if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
     if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork(), { relations: c.refRelations }));
+    if (c.patchBoxes) this.patchBoxHead = this.addModule('patchBoxHead', new Linear(c.dim, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
     this.relationPhrases = c.refRelations ? RELATIONS.map((r) => (r.split(' ').every((w) => this.vocab.text.words.includes(w)) ? this.vocab.words(r) : null)) : undefined;
   }
 
@@ -118,6 +124,8 @@ export class EchoGen extends Module {
       layoutMapSide: this.layoutMap ? this.config.imageSize / this.config.patchSize : undefined,
       refPatches: this.refReadout ? this.vq.tokensPerImage : undefined,
       refRelations: this.relationPhrases,
+      bidirectionalImage: this.config.bidirectionalImage,
+      patchBoxSide: this.patchBoxHead ? this.config.imageSize / this.config.patchSize : undefined,
     });
   }
 
@@ -219,7 +227,7 @@ export class EchoGen extends Module {
 
   /** Hidden states [B, T, dim] of a collated batch. */
   forward(batch: Batch): Tensor {
-    return this.run(this.embed(batch.ids, batch.pos, batch.geo, batch.geoNext, batch.layoutMap), { causal: true, mask: batch.mask ?? undefined });
+    return this.run(this.embed(batch.ids, batch.pos, batch.geo, batch.geoNext, batch.layoutMap), { causal: batch.causal, mask: batch.mask ?? undefined });
   }
 
   imageLogits(h: Tensor): Tensor { return this.imageHead.forward(h); }
@@ -256,9 +264,9 @@ export class EchoGen extends Module {
    * Both tasks' mean cross-entropies on the rows the batch marks (docs/design.md section 5). With
    * config.geometry a coordinate row's loss is over the 64 bins of coordLogits (what ground() decodes
    * from); other text rows (</box>) use the whole text head. `refLoss: false` skips the referring
-   * readout's attention loss (DJO, which does not train on it).
+   * readout's attention loss and `patchLoss: false` the patch-box task (DJO, which trains on neither).
    */
-  loss(batch: Batch, hidden?: Tensor, opts: { refLoss?: boolean } = {}): Losses {
+  loss(batch: Batch, hidden?: Tensor, opts: { refLoss?: boolean; patchLoss?: boolean } = {}): Losses {
     const h = hidden ?? this.forward(batch);
     const flat = ops.reshape(h, [batch.batch * batch.length, this.config.dim]);
     const ce = (rows: Tensor, targets: Tensor, head: Linear): Tensor => ops.crossEntropy(head.forward(ops.gatherRows(flat, rows)), targets);
@@ -267,7 +275,20 @@ export class EchoGen extends Module {
       image: batch.imageCount ? ce(batch.imageRows, batch.imageTargets, this.imageHead) : null,
       text: !batch.textCount ? null : this.geoFeatures ? this.boxLoss(flat, batch, refs?.r ?? null) : ce(batch.textRows, batch.textTargets, this.textHead),
       ref: refs?.attentionLoss ?? null,
+      patch: this.patchBoxHead && batch.patchBoxes && (opts.patchLoss ?? true) ? this.patchBoxLoss(flat, batch.patchBoxes) : null,
     };
+  }
+
+  /** The patch-box task: the mean over the four coordinates of the cross-entropy of coordLogits(patchBoxHead h) on the targets' bins. */
+  private patchBoxLoss(flat: Tensor, index: PatchBoxIndex): Tensor {
+    const n = index.count, dev = this.device;
+    const h = (this.patchBoxHead as Linear).forward(ops.gatherRows(flat, tensor(index.rows, [n], { dtype: 'i32', device: dev })));
+    let total: Tensor | null = null;
+    for (let kind = 0; kind < 4; kind++) {
+      const part = ops.crossEntropy(this.coordLogits(h, kind), tensor(index.bins.subarray(kind * n, (kind + 1) * n), [n], { dtype: 'i32', device: dev }));
+      total = total ? ops.add(total, part) : part;
+    }
+    return ops.scale(total as Tensor, 1 / 4);
   }
 
   /** Mean cross-entropy over the text rows, coordinates through coordLogits, grouped by kind. */

@@ -31,7 +31,7 @@ export interface TokenSequence {
   geo: number[];
   /** Per position: the geometry id of the token it predicts (the next patch while drawing; 0 = none). */
   geoNext: number[];
-  /** The layout the L2I part draws (for the layout map of lib/model/layout_map.ts). */
+  /** The scene's layout: what the L2I part draws (lib/model/layout_map.ts) and what the image prefix shows (lib/model/patch_boxes.ts). */
   layout?: Layout;
 }
 

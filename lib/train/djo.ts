@@ -42,9 +42,9 @@ export function djoStep(model: EchoGen, examples: readonly Example[], rng: Train
   const tok = model.tokenEmbedding(ground.ids);
   const tok2 = ops.concat([ops.slice(tok, 1, 0, PREFIX_BEFORE_CODES), soft, ops.slice(tok, 1, PREFIX_BEFORE_CODES + L, T)], 1);
   const x2 = ops.add(tok2, model.context(ground.pos, ground.geo, ground.geoNext));
-  const h2 = model.run(x2, { causal: true, mask: ground.mask ?? undefined });
-  // DJO trains through the box loss only: the readout's attention loss would be computed and dropped.
-  const { text } = model.loss(ground, h2, { refLoss: false });
+  const h2 = model.run(x2, { causal: ground.causal, mask: ground.mask ?? undefined });
+  // DJO trains through the box loss only: the readout's attention loss and the patch-box task would be computed and dropped.
+  const { text } = model.loss(ground, h2, { refLoss: false, patchLoss: false });
   if (!text) throw new RangeError('djoStep: the examples have no objects to ground');
 
   const loss = ops.add(ops.scale(genLoss, opts.genWeight ?? 1), ops.scale(text, opts.groundWeight ?? 1));

@@ -33,7 +33,7 @@ export function i2lPart(s: TokenSequence): TokenSequence {
   if (from < 0) throw new RangeError('i2lPart: the sequence has no image prefix (segment 1)');
   return {
     ids: s.ids.slice(from), pos: s.pos.slice(from), seg: s.seg.slice(from), head: s.head.slice(from), target: s.target.slice(from),
-    geo: s.geo.slice(from), geoNext: s.geoNext.slice(from),
+    geo: s.geo.slice(from), geoNext: s.geoNext.slice(from), layout: s.layout,
   };
 }
 
@@ -59,13 +59,13 @@ export function pmtpStep(model: EchoGen, examples: readonly Example[], rng: Trai
   // The batch's tensors must outlive backward (gatherRows and crossEntropy read them there): the
   // trainer runs step, backward and update in one tidy() scope, which frees them.
   const batch = model.collate(seqs);
-  const { image, text, ref } = model.loss(batch);
-  const box = combine(image, text, opts.textWeight ?? 1);
-  // The referring readout's attention loss (config.refReadout) at weight 1.
-  const loss = ref ? ops.add(box, ref) : box;
+  const { image, text, ref, patch } = model.loss(batch);
+  // The referring readout's attention loss (config.refReadout) and the patch-box task (config.patchBoxes) at weight 1.
+  const loss = [ref, patch].reduce<Tensor>((sum, l) => (l ? ops.add(sum, l) : sum), combine(image, text, opts.textWeight ?? 1));
   const stats: Record<string, number> = {};
   if (image) stats.l2i = image.item();
   if (text) stats.i2l = text.item();
   if (ref) stats.ref = ref.item();
+  if (patch) stats.patch = patch.item();
   return { loss, stats, tokens: seqs.reduce((s, q) => s + q.ids.length, 0) };
 }

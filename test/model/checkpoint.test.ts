@@ -60,6 +60,13 @@ describe('EchoGen checkpoints', () => {
     expect(() => M.EchoGen.load(bad)).toThrow(/model\.safetensors: .*must have shape \[\d+,36\]/);
     fs.writeFileSync(c, cfg.replace('"heads": 4', '"heads": "4"'));
     expect(() => M.EchoGen.load(bad)).toThrow(/config\.json: config\.heads must be a positive integer/);
+    // A field this version does not know (a newer checkpoint's flag, a typo) is refused, not read as its default.
+    fs.writeFileSync(c, cfg.replace('"dim": 32', '"dim": 32, "bidirectionalImages": true'));
+    expect(() => M.EchoGen.load(bad)).toThrow(/config\.json: config\.bidirectionalImages is not a field this version of echogen knows/);
+    fs.writeFileSync(c, cfg.replace('"bidirectionalImage": false', '"bidirectionalImage": true'));
+    const bi = M.EchoGen.load(bad);
+    expect(bi.config.bidirectionalImage).toBe(true);
+    bi.dispose();
     expect(() => M.EchoGen.load(path.join(bad, 'missing'))).toThrow(/config\.json: cannot read/);
   });
 });

@@ -2,7 +2,7 @@
 // argmax decoding, and the sampler's distribution.
 import * as eg from '../../lib';
 import { LAYOUT } from './fixtures';
-import { argmax, randomCodes, tinyModel } from './helpers';
+import { argmax, randomCodes, randomVq, tinyModel } from './helpers';
 
 const { ops } = eg;
 const M = eg.model;
@@ -114,6 +114,44 @@ describe('EchoGen decoding', () => {
     expect(() => model.ground(bytes[0].subarray(1), 'red circle')).toThrow(/images\[0\] must be a Uint8Array of 12288 bytes/);
     expect(() => model.ground(imgs, ['red circle'])).toThrow(/expected images \[1, 64, 64, 3\] for 1 expression\(s\), got \[3,64,64,3\]/);
     expect(() => model.ground(imgs, ['red cirle', 'a', 'a'])).toThrow(/unknown word "cirle"/);
+  });
+
+  test('bidirectional image prefix: ground() is the full forward\'s argmax, and an early patch reads a later one', () => {
+    const bi = M.EchoGen.create({ ...model.config, bidirectionalImage: true }, { words: model.config.words, vq: randomVq(K), seed: 0 });
+    try {
+      const imgs = bi.vq.decode(eg.tensor(Int32Array.from(codes.flat()), [3, 64], { dtype: 'i32' }));
+      const exprs = ['red circle', 'small green triangle', 'blue triangle'];
+      const boxes = bi.ground(imgs, exprs);
+      const enc = bi.vq.encode(imgs).toArray();
+      const hidden = (seq: eg.model.TokenSequence): Float32Array => eg.tidy(() => ops.noGrad(() => bi.forward(bi.collate([seq])).toArray() as Float32Array));
+      boxes.forEach((box, b) => {
+        const bins = M.quantizeBox(box);
+        const seq = M.i2lSequence(bi.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
+        const coord = eg.tidy(() => ops.noGrad(() => {
+          const batch = bi.collate([seq]);
+          const h = ops.gatherRows(ops.reshape(bi.forward(batch), [batch.length, bi.config.dim]), batch.textRows);
+          return [0, 1, 2, 3].map((k) => bi.coordLogits(ops.slice(h, 0, k, k + 1), k).toArray() as Float32Array);
+        }));
+        const pick = (k: number, from: number): number => from + argmax(coord[k], from, 64);
+        expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
+      });
+      // The state of the first code moves when the last code changes (the causal model's cannot).
+      const first = Array.from(enc.subarray(0, 64));
+      const last = [...first.slice(0, 63), (first[63] + 1) % K];
+      const D = bi.config.dim, row = 2;  // <i2l> <img> code_0: the first patch
+      const diff = (m: eg.model.EchoGen): number => {
+        const h = (c: number[]): Float32Array => eg.tidy(() => ops.noGrad(() => m.forward(m.collate([M.i2lSequence(m.vocab, c, { expr: 'red circle', box: [0.1, 0.1, 0.5, 0.5] })])).toArray() as Float32Array));
+        const a = h(first), z = h(last);
+        let d = 0;
+        for (let i = row * D; i < (row + 1) * D; i++) d = Math.max(d, Math.abs(a[i] - z[i]));
+        return d;
+      };
+      expect(diff(bi)).toBeGreaterThan(1e-3);
+      expect(diff(model)).toBe(0);
+      expect(hidden(M.l2iSequence(bi.vocab, LAYOUT, codes[0]))).toEqual(eg.tidy(() => ops.noGrad(() => bi.forward(M.collate([M.l2iSequence(bi.vocab, LAYOUT, codes[0])])).toArray())));
+    } finally {
+      bi.dispose();
+    }
   });
 
   test('bad generate options are RangeErrors', () => {

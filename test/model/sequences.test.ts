@@ -89,6 +89,48 @@ describe('sequence formats (docs/design.md section 5)', () => {
     expect(Int32Array.from(m.subarray(0, n * T))).toEqual(causal);
   });
 
+  test('bidirectional image prefix: the prefix sees itself whole, and no loss row sees its target or (for a box) the layout', () => {
+    const s = pmtpSequence(v, LAYOUT, codes);
+    const T = s.ids.length;
+    const m = buildMask([s], T, true);
+    // The definition, element by element: causal AND segmentSees, or both tokens in the prefix (segment 1).
+    const ref = new Int32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) ref[i * T + j] = (j <= i && segmentSees(s.seg[i], s.seg[j])) || (s.seg[i] === 1 && s.seg[j] === 1) ? 1 : 0;
+    expect(m).toEqual(ref);
+    // It differs from the causal mask exactly above the diagonal of the prefix.
+    const prefix = s.seg.flatMap((g, t) => (g === 1 ? [t] : []));
+    const causal = buildMask([s], T);
+    let changed = 0;
+    for (let i = 0; i < T * T; i++) if (m[i] !== causal[i]) changed++;
+    expect(changed).toBe((prefix.length * (prefix.length - 1)) / 2);
+    // Transitive dependencies after 6 layers: a loss row at t predicts token t + 1, which it must not see;
+    // a box row sees no layout token.
+    let dep: Set<number>[] = s.ids.map((_, i) => new Set([i]));
+    for (let layer = 0; layer < 6; layer++) dep = dep.map((d, i) => { const next = new Set(d); for (let j = 0; j < T; j++) if (m[i * T + j]) for (const x of dep[j]) next.add(x); return next; });
+    const lossRows = s.head.flatMap((h, t) => (h !== LossHead.None ? [t] : []));
+    expect(lossRows.length).toBe(64 + 10);
+    expect(lossRows.filter((t) => dep[t].has(t + 1))).toEqual([]);
+    const layoutTokens = s.ids.flatMap((_, t) => (s.seg[t] === SEG_L2I && t < s.ids.indexOf(v.special('<img>')) ? [t] : []));
+    expect(lossRows.filter((t) => s.head[t] === LossHead.Text && layoutTokens.some((l) => dep[t].has(l)))).toEqual([]);
+    // The first patch of the prefix now depends on the last one (it did not before).
+    expect(dep[prefix[1]].has(prefix[prefix.length - 1])).toBe(true);
+    // collate: an I2L batch needs no mask when causal, and gets the bidirectional one (and causal: false) when asked.
+    const i2l = i2lSequence(v, codes, LAYOUT.objects[0]);
+    const plain = collate([i2l]);
+    expect(plain.mask).toBeNull();
+    expect(plain.causal).toBe(true);
+    const both = collate([i2l], { bidirectionalImage: true });
+    expect(both.causal).toBe(false);
+    expect(Array.from(both.mask!.toArray())).toEqual(Array.from(buildMask([i2l], i2l.ids.length, true)));
+    disposeBatch(plain);
+    disposeBatch(both);
+    // A batch without an image prefix (L2I only) stays plain causal.
+    const l2i = collate([l2iSequence(v, LAYOUT, codes)], { bidirectionalImage: true });
+    expect(l2i.mask).toBeNull();
+    expect(l2i.causal).toBe(true);
+    disposeBatch(l2i);
+  });
+
   test('collate pads, flattens loss rows and only builds a mask when segments must be hidden', () => {
     const a = i2lSequence(v, codes, LAYOUT.objects[0]);
     const b = l2iSequence(v, LAYOUT, codes);
