@@ -48,10 +48,12 @@ export interface EchoGenConfig {
    * absent: false).
    */
   patchBoxes?: boolean;
+  /** With patchBoxes: each such patch also predicts its object's shape (absent: false). */
+  patchShapes?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes' | 'patchShapes'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -72,7 +74,7 @@ const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patc
 const MAX: Record<(typeof INT_FIELDS)[number], number> = {
   dim: 16384, layers: 1024, heads: 1024, maxPositions: 1 << 20, imageSize: 4096, patchSize: 256, codebookSize: 1 << 20, seed: Number.MAX_SAFE_INTEGER,
 };
-const BOOL_FIELDS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes'] as const;
+const BOOL_FIELDS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes'] as const;
 // format and version are the checkpoint's own fields (lib/model/checkpoint.ts), next to the config's.
 const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...BOOL_FIELDS, 'format', 'version']);
 const MAX_MLP_RATIO = 64;
@@ -106,7 +108,8 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   if (cfg.maxPositions * cfg.dim > 2 ** 31 - 1) throw new RangeError(`${at}config.maxPositions * config.dim (${cfg.maxPositions} * ${cfg.dim}) exceeds a tensor's 2^31 - 1 elements`);
   if (cfg.refReadout && !cfg.geometry) throw new RangeError(`${at}config.refReadout needs config.geometry (its values are the patches' Fourier features)`);
   if (cfg.patchBoxes && !cfg.geometry) throw new RangeError(`${at}config.patchBoxes needs config.geometry (the boxes are read through the coordinate pointer)`);
+  if (cfg.patchShapes && !cfg.patchBoxes) throw new RangeError(`${at}config.patchShapes needs config.patchBoxes (the same patches and targets)`);
   if (cfg.refRelations && !cfg.refReadout) throw new RangeError(`${at}config.refRelations needs config.refReadout (it is a second hop of the readout)`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false, patchShapes: cfg.patchShapes ?? false };
 }

@@ -18,7 +18,7 @@ import { BOX_KIND_OTHER, collate } from './batch';
 import { LAYOUT_MAP_FEATURES } from './layout_map';
 import { RefIndex, RefReadout, RelationPhrases, refIndex } from './ref_readout';
 import { PatchBoxIndex } from './patch_boxes';
-import { RELATIONS } from '../data/vocab';
+import { RELATIONS, SHAPES } from '../data/vocab';
 import type { TokenSequence } from './sequences';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
@@ -81,6 +81,8 @@ export class EchoGen extends Module {
   readonly refReadout: RefReadout | null = null;
   /** The patch-box task's map from a patch's final state to its coordinate query (config.patchBoxes; training only). */
   readonly patchBoxHead: Linear | null = null;
+  /** With config.patchShapes: the logits of a patch's object's shape from its final state (training only). */
+  readonly patchShapeHead: Linear | null = null;
   /** The relation phrases' token ids the readout splits expressions at (config.refRelations). */
   private readonly relationPhrases: RelationPhrases | undefined;
   private geoFeatures: Tensor | null = null;
@@ -114,6 +116,7 @@ export class EchoGen extends Module {
     if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
     if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork(), { relations: c.refRelations }));
     if (c.patchBoxes) this.patchBoxHead = this.addModule('patchBoxHead', new Linear(c.dim, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
+    if (c.patchShapes) this.patchShapeHead = this.addModule('patchShapeHead', new Linear(c.dim, SHAPES.length, { rng: rng.fork(), std: 0.02 }));
     this.relationPhrases = c.refRelations ? RELATIONS.map((r) => (r.split(' ').every((w) => this.vocab.text.words.includes(w)) ? this.vocab.words(r) : null)) : undefined;
   }
 
@@ -279,16 +282,22 @@ export class EchoGen extends Module {
     };
   }
 
-  /** The patch-box task: the mean over the four coordinates of the cross-entropy of coordLogits(patchBoxHead h) on the targets' bins. */
+  /**
+   * The patch-box task: the mean over the four coordinates of the cross-entropy of coordLogits(patchBoxHead h)
+   * on the targets' bins; with config.patchShapes plus the cross-entropy of the object's shape.
+   */
   private patchBoxLoss(flat: Tensor, index: PatchBoxIndex): Tensor {
     const n = index.count, dev = this.device;
-    const h = (this.patchBoxHead as Linear).forward(ops.gatherRows(flat, tensor(index.rows, [n], { dtype: 'i32', device: dev })));
+    const i32 = (a: Int32Array): Tensor => tensor(a, [n], { dtype: 'i32', device: dev });
+    const states = ops.gatherRows(flat, i32(index.rows));
+    const h = (this.patchBoxHead as Linear).forward(states);
     let total: Tensor | null = null;
     for (let kind = 0; kind < 4; kind++) {
-      const part = ops.crossEntropy(this.coordLogits(h, kind), tensor(index.bins.subarray(kind * n, (kind + 1) * n), [n], { dtype: 'i32', device: dev }));
+      const part = ops.crossEntropy(this.coordLogits(h, kind), i32(index.bins.subarray(kind * n, (kind + 1) * n)));
       total = total ? ops.add(total, part) : part;
     }
-    return ops.scale(total as Tensor, 1 / 4);
+    const boxes = ops.scale(total as Tensor, 1 / 4);
+    return this.patchShapeHead ? ops.add(boxes, ops.crossEntropy(this.patchShapeHead.forward(states), i32(index.shapes))) : boxes;
   }
 
   /** Mean cross-entropy over the text rows, coordinates through coordLogits, grouped by kind. */

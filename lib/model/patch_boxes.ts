@@ -1,6 +1,7 @@
 // The patch-box task (config.patchBoxes): in training, every image patch of a grounding sequence's
-// prefix also predicts, from its final hidden state, the box of the object it shows. It is an
-// auxiliary loss only; nothing at inference reads the head.
+// prefix also predicts, from its final hidden state, the box of the object it shows; with
+// config.patchShapes also that object's shape. They are auxiliary losses only; nothing at inference
+// reads their heads.
 //
 // Why: where two objects of one colour touch, the render shows one region of that colour, and a 4x4
 // patch inside it cannot tell from its own pixels which object it belongs to. The referring readout
@@ -8,10 +9,13 @@
 // (docs/training.md section 11). Asking each patch state for its own object's extent makes the
 // states separate instances, and the readout's keys read those states. The box is read through the
 // same coordinate pointer as a grounding answer (EchoGen.coordLogits), so the task also trains the
-// machinery that turns a place in a hidden state into bins.
+// machinery that turns a place in a hidden state into bins. The shape is what tells two touching
+// look-alikes apart in the expression ("red circle" vs "red square"), and the interior patches of
+// either show the same solid colour: only a state that read the whole region can know it.
 import { parseExpression } from '../data/grammar';
 import { paintOwners } from '../data/visibility';
 import { CANVAS } from '../data/geometry';
+import { SHAPES } from '../data/vocab';
 import { quantizeBox } from './layout_tokens';
 import { Layout, SEG_IMAGE_PREFIX, TokenSequence } from './sequences';
 import { geoPatchIndex } from './geometry';
@@ -24,6 +28,8 @@ export interface PatchBoxIndex {
   rows: Int32Array;
   /** [4, count] the target's coordinate bins, kind-major (x1 bins of every row, then y1, x2, y2). */
   bins: Int32Array;
+  /** [count] the target's shape, an index into SHAPES. */
+  shapes: Int32Array;
 }
 
 const owners = new Int8Array(CANVAS * CANVAS);
@@ -63,18 +69,21 @@ export function patchOwners(layout: Layout, side: number): Int32Array {
  * (segment 1) whose `layout` is known, side x side patches each. Null when no patch has a target.
  */
 export function patchBoxIndex(seqs: readonly TokenSequence[], T: number, side: number): PatchBoxIndex | null {
-  const rows: number[] = [], bins: number[][] = [[], [], [], []];
+  const rows: number[] = [], bins: number[][] = [[], [], [], []], shapes: number[] = [];
   seqs.forEach((s, b) => {
     if (!s.layout) return;
     const owner = patchOwners(s.layout, side);
     const boxes = s.layout.objects.map((o) => quantizeBox(o.box));
+    // patchOwners found every expression's shape, or no owner at all.
+    const shapeOf = owner.some((o) => o >= 0) ? s.layout.objects.map((o) => SHAPES.indexOf(parseExpression(o.expr).target.shape)) : [];
     s.seg.forEach((g, t) => {
       const p = g === SEG_IMAGE_PREFIX ? geoPatchIndex(s.geo[t]) : -1;
       if (p < 0 || owner[p] < 0) return;
       rows.push(b * T + t);
       boxes[owner[p]].forEach((v, k) => bins[k].push(v));
+      shapes.push(shapeOf[owner[p]]);
     });
   });
   if (!rows.length) return null;
-  return { count: rows.length, rows: Int32Array.from(rows), bins: Int32Array.from(bins.flat()) };
+  return { count: rows.length, rows: Int32Array.from(rows), bins: Int32Array.from(bins.flat()), shapes: Int32Array.from(shapes) };
 }

@@ -48,6 +48,7 @@ describe('patch-box task', () => {
     const boxOf = Array.from(own).flatMap((o) => (o >= 0 ? [M.quantizeBox(layout.objects[o].box)] : []));
     for (let k = 0; k < 4; k++) expect(Array.from(idx.bins.subarray(k * idx.count, (k + 1) * idx.count))).toEqual(boxOf.map((b) => b[k]));
     expect(Array.from(idx.bins.subarray(0, 16))).toEqual(new Array(16).fill(0));
+    expect(Array.from(idx.shapes)).toEqual(Array.from(own).flatMap((o) => (o < 0 ? [] : [o === 0 ? 1 : 0])));  // square = 1, circle = 0
     expect(patchBoxIndex([l2i], T, 16)).toBeNull();
   });
 
@@ -57,7 +58,7 @@ describe('patch-box task', () => {
     const vq = M.PatchVq.fit(images, { imageSize: 64, patchSize: 8, codebookSize: 64 }, { iterations: 5 });
     const codes = vq.encode(images).toArray();
     images.dispose();
-    const model = M.EchoGen.create({ ...M.presets.tiny, codebookSize: 64, patchBoxes: true }, { words: eg.data.VOCAB, vq, seed: 1 });
+    const model = M.EchoGen.create({ ...M.presets.tiny, codebookSize: 64, patchBoxes: true, patchShapes: true }, { words: eg.data.VOCAB, vq, seed: 1 });
     const batch = model.collate(scenes.map((s, i) => M.pmtpSequence(model.vocab, s.layout, codes.subarray(i * 64, (i + 1) * 64))));
     expect(batch.patchBoxes!.count).toBeGreaterThan(50);
     const opt = new eg.optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
@@ -73,12 +74,20 @@ describe('patch-box task', () => {
       }));
     }
     console.log(`patch-box task: ${history[0].toFixed(3)} -> ${history[history.length - 1].toFixed(3)} in 100 steps`);
-    // Untrained: about uniform over the 64 bins; trained: the patches know their object's box.
-    expect(history[0]).toBeGreaterThan(0.8 * Math.log(64));
+    // Untrained: about uniform over the 64 bins (and the 3 shapes); trained: the patches know their object's box and shape.
+    expect(history[0]).toBeGreaterThan(0.8 * (Math.log(64) + Math.log(3)));
     expect(history[history.length - 1]).toBeLessThan(0.3 * history[0]);
     // DJO's path asks for no patch loss; a model without the task has none.
     expect(eg.tidy(() => model.loss(batch, undefined, { patchLoss: false }).patch)).toBeNull();
     M.disposeBatch(batch);
     model.dispose();
+  });
+
+  test('the flags name what they need', () => {
+    const vq = M.PatchVq.fit(M.imagesToTensor([eg.data.renderScene(eg.data.generateScenes(1, 'train', 1)[0].scene)]), { imageSize: 64, patchSize: 8, codebookSize: 4 }, { iterations: 1 });
+    const shape = { ...M.presets.tiny, codebookSize: 4 };
+    expect(() => M.EchoGen.create({ ...shape, geometry: false, patchBoxes: true }, { words: eg.data.VOCAB, vq })).toThrow(/config.patchBoxes needs config.geometry/);
+    expect(() => M.EchoGen.create({ ...shape, patchShapes: true }, { words: eg.data.VOCAB, vq })).toThrow(/config.patchShapes needs config.patchBoxes/);
+    vq.codebook.dispose();
   });
 });
