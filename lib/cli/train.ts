@@ -14,7 +14,8 @@ import { latestCheckpoint } from '../train/checkpoint';
 import { parseSchedule, parseTaskMix } from '../train/schedule';
 import { LayoutError, readLayoutEntries } from '../data';
 import type { LayoutSourceKind } from '../data';
-import type { EchoGen, Layout, PresetName } from '../model';
+import type { EchoGen, Layout, ModelFlag, PresetName } from '../model';
+import { MODEL_FLAGS } from '../model';
 
 export const LIMITS = {
   steps: { min: 1, max: 10_000_000 },
@@ -75,6 +76,19 @@ function numberValue(v: string | boolean | undefined, name: string, fallback: nu
   return n;
 }
 
+/** --model-flags FLAG=true|false,...: overrides of the preset's on/off model components (docs/model.md). */
+function parseModelFlags(text: string): Partial<Record<ModelFlag, boolean>> {
+  const out: Partial<Record<ModelFlag, boolean>> = {};
+  for (const part of text.split(',')) {
+    const [name, v, extra] = part.split('=');
+    if (!(MODEL_FLAGS as readonly string[]).includes(name) || (v !== 'true' && v !== 'false') || extra !== undefined) {
+      throw new UsageError(`--model-flags: expected FLAG=true|false,... (flags: ${MODEL_FLAGS.join(', ')}), got '${part}'`);
+    }
+    out[name as ModelFlag] = v === 'true';
+  }
+  return out;
+}
+
 /**
  * The training configuration the options describe, on top of `base` (the preset's defaults, or a
  * resumed run's configuration, so that only options given explicitly can differ from it).
@@ -108,6 +122,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   if (values.hard) cfg.hard = true;
   if (values['loose-scenes'] !== undefined) cfg.looseScenes = numberValue(values['loose-scenes'], 'loose-scenes', 0, 0, 1);
   if (values['text-weight'] !== undefined) cfg.textWeight = numberValue(values['text-weight'], 'text-weight', cfg.textWeight, 0, 100);
+  if (values['model-flags'] !== undefined) cfg.model = { ...cfg.model, ...parseModelFlags(String(values['model-flags'])) };
   return cfg;
 }
 
@@ -115,7 +130,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
 const FIELD_OPTION: Partial<Record<keyof TrainConfig, string>> = {
   preset: '--preset', stages: '--stages', steps: '--steps', batch: '--batch', seed: '--seed', lr: '--lr',
   tau: '--tau', mix: '--mix', group: '--group', beta: '--beta', hard: '--hard', rlLayouts: '--rl-layouts', looseScenes: '--loose-scenes',
-  textWeight: '--text-weight',
+  textWeight: '--text-weight', model: '--model-flags',
 };
 
 /** The first field where `asked` differs from the run's `saved` configuration, as a message; null when none. */
@@ -159,6 +174,7 @@ const TRAIN_OPTIONS: OptionTable = {
   beta: { type: 'string', value: 'B', description: 'Cycle RL KL weight', default: '0.04' },
   'rl-layouts': { type: 'string', value: 'real|random|template', description: 'where Cycle RL layouts come from', default: 'real' },
   'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: '0' },
+  'model-flags': { type: 'string', value: 'FLAG=true|false,...', description: `override the preset's model components (${MODEL_FLAGS.join(', ')}; docs/model.md); with --init, added components start from their init` },
   'text-weight': { type: 'string', value: 'W', description: 'PMTP: weight of the box (text) loss against the image loss (the preset\'s: tiny 1, small 2)' },
   resume: { type: 'boolean', description: 'continue the run in --out from its newest checkpoint (options that differ from the run are an error)' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },

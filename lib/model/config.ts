@@ -74,7 +74,10 @@ const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patc
 const MAX: Record<(typeof INT_FIELDS)[number], number> = {
   dim: 16384, layers: 1024, heads: 1024, maxPositions: 1 << 20, imageSize: 4096, patchSize: 256, codebookSize: 1 << 20, seed: Number.MAX_SAFE_INTEGER,
 };
-const BOOL_FIELDS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes'] as const;
+/** The config's on/off components (what `echogen train --model-flags` may override). */
+export const MODEL_FLAGS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes'] as const;
+export type ModelFlag = (typeof MODEL_FLAGS)[number];
+const BOOL_FIELDS = MODEL_FLAGS;
 // format and version are the checkpoint's own fields (lib/model/checkpoint.ts), next to the config's.
 const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...BOOL_FIELDS, 'format', 'version']);
 const MAX_MLP_RATIO = 64;

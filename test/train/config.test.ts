@@ -1,5 +1,5 @@
 // `echogen train` options -> TrainConfig, and the per-step data being a function of (seed, step).
-import { configFromArgs } from '../../lib/cli/train';
+import { configFromArgs, resumeConflict } from '../../lib/cli/train';
 import { stepSeed } from '../../lib/train/data';
 
 describe('configFromArgs', () => {
@@ -18,6 +18,13 @@ describe('configFromArgs', () => {
     expect(configFromArgs({ preset: 'small' }).textWeight).toBe(2);
     expect(configFromArgs({ preset: 'tiny' }).textWeight).toBe(1);
     expect(configFromArgs({ preset: 'small', 'text-weight': '0.5' }).textWeight).toBe(0.5);
+    expect(configFromArgs({ preset: 'small' }).model).toBeUndefined();
+    expect(configFromArgs({ preset: 'small', 'model-flags': 'patchBoxes=true,bidirectionalImage=false' }).model).toEqual({ patchBoxes: true, bidirectionalImage: false });
+    // On a resumed run's configuration the flags add to the saved ones, and a differing one is a --resume conflict.
+    const saved = configFromArgs({ preset: 'small', 'model-flags': 'patchBoxes=true' });
+    expect(configFromArgs({}, saved).model).toEqual({ patchBoxes: true });
+    expect(resumeConflict(saved, configFromArgs({}, saved), 'runs/x')).toBeNull();
+    expect(resumeConflict(saved, configFromArgs({ 'model-flags': 'patchShapes=true' }, saved), 'runs/x')).toMatch(/--resume: --model-flags asks for model \{"patchBoxes":true,"patchShapes":true\} but the run in runs\/x has \{"patchBoxes":true\}/);
   });
 
   test('bad values are usage errors naming the option', () => {
@@ -27,6 +34,7 @@ describe('configFromArgs', () => {
     expect(() => configFromArgs({ 'rl-layouts': 'llm' })).toThrow(/--rl-layouts/);
     for (const bad of ['2', '-0.5', 'half', '']) expect(() => configFromArgs({ 'loose-scenes': bad })).toThrow(/--loose-scenes must be a number from 0 to 1/);
     for (const bad of ['-1', 'heavy', '', '101']) expect(() => configFromArgs({ 'text-weight': bad })).toThrow(/--text-weight must be a number from 0 to 100/);
+    for (const bad of ['patchBoxes', 'patchBoxes=yes', 'wings=true', 'patchBoxes=true=1', '']) expect(() => configFromArgs({ 'model-flags': bad })).toThrow(/--model-flags: expected FLAG=true\|false,\.\.\. \(flags: geometry, layoutMap/);
     expect(() => configFromArgs({ tau: 'exp:1' })).toThrow(/--tau/);
     expect(() => configFromArgs({ seed: '1.5' })).toThrow(/--seed/);
   });
