@@ -26,6 +26,30 @@ function fullLogits(model: eg.model.EchoGen, seq: eg.model.TokenSequence, head: 
   }));
 }
 
+/**
+ * ground()'s boxes (KV cache, left-padded batch) against the full forward of each I2L sequence (the model's own
+ * collate): at every coordinate row the greedy bin, searched from x1 / y1 for x2 / y2, is the box's bin. Returns the boxes.
+ */
+function expectGroundIsForwardArgmax(m: eg.model.EchoGen, imgs: eg.Tensor, exprs: string[]): eg.model.Box[] {
+  const boxes = m.ground(imgs, exprs);
+  const enc = m.vq.encode(imgs).toArray();
+  boxes.forEach((box, b) => {
+    expect(box[2]).toBeGreaterThan(box[0]);
+    expect(box[3]).toBeGreaterThan(box[1]);
+    const bins = M.quantizeBox(box);
+    const seq = M.i2lSequence(m.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
+    // The coordinate logits of the full forward at the rows that predict x1, y1, x2, y2.
+    const coord = eg.tidy(() => ops.noGrad(() => {
+      const batch = m.collate([seq]);
+      const h = ops.gatherRows(ops.reshape(m.forward(batch), [batch.length, m.config.dim]), batch.textRows);
+      return [0, 1, 2, 3].map((k) => m.coordLogits(ops.slice(h, 0, k, k + 1), k).toArray() as Float32Array);
+    }));
+    const pick = (k: number, from: number): number => from + argmax(coord[k], from, 64);
+    expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
+  });
+  return boxes;
+}
+
 describe('EchoGen decoding', () => {
   const model = tinyModel(K);
   afterAll(() => model.dispose());
@@ -90,22 +114,7 @@ describe('EchoGen decoding', () => {
   test('ground() returns the constrained full-forward argmax box for each expression', () => {
     const imgs = model.vq.decode(eg.tensor(Int32Array.from(codes.flat()), [3, 64], { dtype: 'i32' }));
     const exprs = ['red circle', 'small green triangle', 'blue triangle'];
-    const boxes = model.ground(imgs, exprs);
-    const enc = model.vq.encode(imgs).toArray();
-    boxes.forEach((box, b) => {
-      expect(box[2]).toBeGreaterThan(box[0]);
-      expect(box[3]).toBeGreaterThan(box[1]);
-      const bins = M.quantizeBox(box);
-      const seq = M.i2lSequence(model.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
-      // The coordinate logits of the full forward at the rows that predict x1, y1, x2, y2.
-      const coord = eg.tidy(() => ops.noGrad(() => {
-        const batch = M.collate([seq]);
-        const h = ops.gatherRows(ops.reshape(model.forward(batch), [batch.length, model.config.dim]), batch.textRows);
-        return [0, 1, 2, 3].map((s) => model.coordLogits(ops.slice(h, 0, s, s + 1), s).toArray() as Float32Array);
-      }));
-      const pick = (s: number, from: number): number => from + argmax(coord[s], from, 64);
-      expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
-    });
+    const boxes = expectGroundIsForwardArgmax(model, imgs, exprs);
     // One image [S, S, 3] with one expression gives the same box as inside the (left-padded) batch.
     expect(model.ground(ops.slice(imgs, 0, 1, 2).reshape([64, 64, 3]), 'small green triangle')).toEqual(boxes[1]);
     // The world's byte images are accepted as they are.
@@ -121,20 +130,9 @@ describe('EchoGen decoding', () => {
     try {
       const imgs = bi.vq.decode(eg.tensor(Int32Array.from(codes.flat()), [3, 64], { dtype: 'i32' }));
       const exprs = ['red circle', 'small green triangle', 'blue triangle'];
-      const boxes = bi.ground(imgs, exprs);
+      expectGroundIsForwardArgmax(bi, imgs, exprs);
       const enc = bi.vq.encode(imgs).toArray();
       const hidden = (seq: eg.model.TokenSequence): Float32Array => eg.tidy(() => ops.noGrad(() => bi.forward(bi.collate([seq])).toArray() as Float32Array));
-      boxes.forEach((box, b) => {
-        const bins = M.quantizeBox(box);
-        const seq = M.i2lSequence(bi.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
-        const coord = eg.tidy(() => ops.noGrad(() => {
-          const batch = bi.collate([seq]);
-          const h = ops.gatherRows(ops.reshape(bi.forward(batch), [batch.length, bi.config.dim]), batch.textRows);
-          return [0, 1, 2, 3].map((k) => bi.coordLogits(ops.slice(h, 0, k, k + 1), k).toArray() as Float32Array);
-        }));
-        const pick = (k: number, from: number): number => from + argmax(coord[k], from, 64);
-        expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
-      });
       // The state of the first code moves when the last code changes (the causal model's cannot).
       const first = Array.from(enc.subarray(0, 64));
       const last = [...first.slice(0, 63), (first[63] + 1) % K];

@@ -23,3 +23,13 @@ export function argmax(a: ArrayLike<number>, from: number, to: number): number {
   for (let i = from + 1; i < to; i++) if (a[i] > a[best]) best = i;
   return best - from;
 }
+
+/** n world scenes of `split` (seed), a VQ tokenizer of K codes (8x8 patches) fitted on their renders, and their codes. */
+export function fittedScenes(n: number, split: 'train' | 'val' | 'test', seed: number, K: number): { scenes: ReturnType<typeof eg.data.generateScenes>; vq: eg.model.PatchVq; codes: Int32Array | Float32Array } {
+  const scenes = eg.data.generateScenes(n, split, seed);
+  const images = eg.model.imagesToTensor(scenes.map((s) => eg.data.renderScene(s.scene)));
+  const vq = eg.model.PatchVq.fit(images, { imageSize: 64, patchSize: 8, codebookSize: K }, { iterations: 5 });
+  const codes = vq.encode(images).toArray();
+  images.dispose();
+  return { scenes, vq, codes };
+}

@@ -1,16 +1,13 @@
 // A tiny unified model memorises 16 world scenes: PMTP batches (L2I and I2L in one masked sequence)
 // drive both the image-code loss and the box loss down by at least 10x.
 import * as eg from '../../lib';
+import { fittedScenes } from './helpers';
 
 const { ops } = eg;
 const M = eg.model;
 
 test('tiny EchoGen overfits 16 scenes on both tasks (losses fall >= 10x)', () => {
-  const scenes = eg.data.generateScenes(16, 'train', 21);
-  const images = M.imagesToTensor(scenes.map((s) => eg.data.renderScene(s.scene)));
-  const vq = M.PatchVq.fit(images, { imageSize: 64, patchSize: 8, codebookSize: 128 }, { iterations: 5 });
-  const codes = vq.encode(images).toArray();
-  images.dispose();
+  const { scenes, vq, codes } = fittedScenes(16, 'train', 21, 128);
   const model = M.EchoGen.create({ ...M.presets.tiny, codebookSize: 128 }, { words: eg.data.VOCAB, vq, seed: 1 });
   const batch = M.collate(scenes.map((s, i) => M.pmtpSequence(model.vocab, s.layout, codes.subarray(i * 64, (i + 1) * 64))));
   const opt = new eg.optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });

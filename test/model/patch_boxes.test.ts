@@ -3,6 +3,7 @@
 // learns the task on world scenes (its loss falls well below chance).
 import * as eg from '../../lib';
 import { patchOwners, patchBoxIndex } from '../../lib/model/patch_boxes';
+import { fittedScenes } from './helpers';
 
 const { ops } = eg;
 const M = eg.model;
@@ -53,11 +54,7 @@ describe('patch-box task', () => {
   });
 
   test('a tiny model learns it: the loss falls from chance to well below it on 16 world scenes', () => {
-    const scenes = eg.data.generateScenes(16, 'train', 5);
-    const images = M.imagesToTensor(scenes.map((s) => eg.data.renderScene(s.scene)));
-    const vq = M.PatchVq.fit(images, { imageSize: 64, patchSize: 8, codebookSize: 64 }, { iterations: 5 });
-    const codes = vq.encode(images).toArray();
-    images.dispose();
+    const { scenes, vq, codes } = fittedScenes(16, 'train', 5, 64);
     const model = M.EchoGen.create({ ...M.presets.tiny, codebookSize: 64, patchBoxes: true, patchShapes: true }, { words: eg.data.VOCAB, vq, seed: 1 });
     const batch = model.collate(scenes.map((s, i) => M.pmtpSequence(model.vocab, s.layout, codes.subarray(i * 64, (i + 1) * 64))));
     expect(batch.patchBoxes!.count).toBeGreaterThan(50);
