@@ -15,7 +15,7 @@ import { parseSchedule, parseTaskMix } from '../train/schedule';
 import { LayoutError, readLayoutEntries } from '../data';
 import type { LayoutSourceKind } from '../data';
 import type { EchoGen, Layout, ModelFlag, PresetName } from '../model';
-import { MODEL_FLAGS } from '../model';
+import { MODEL_FLAGS, checkConfig, presets } from '../model';
 
 export const LIMITS = {
   steps: { min: 1, max: 10_000_000 },
@@ -122,7 +122,15 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   if (values.hard) cfg.hard = true;
   if (values['loose-scenes'] !== undefined) cfg.looseScenes = numberValue(values['loose-scenes'], 'loose-scenes', 0, 0, 1);
   if (values['text-weight'] !== undefined) cfg.textWeight = numberValue(values['text-weight'], 'text-weight', cfg.textWeight, 0, 100);
-  if (values['model-flags'] !== undefined) cfg.model = { ...cfg.model, ...parseModelFlags(String(values['model-flags'])) };
+  if (values['model-flags'] !== undefined) {
+    cfg.model = { ...cfg.model, ...parseModelFlags(String(values['model-flags'])) };
+    // A combination the model refuses (patchShapes without patchBoxes, say) is a usage error now, not after the tokenizer fit.
+    try {
+      checkConfig({ ...presets[cfg.preset], ...cfg.model, words: [], seed: 0 }, '');
+    } catch (e) {
+      throw new UsageError(`--model-flags: ${(e as Error).message}`);
+    }
+  }
   return cfg;
 }
 

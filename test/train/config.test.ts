@@ -35,6 +35,8 @@ describe('configFromArgs', () => {
     for (const bad of ['2', '-0.5', 'half', '']) expect(() => configFromArgs({ 'loose-scenes': bad })).toThrow(/--loose-scenes must be a number from 0 to 1/);
     for (const bad of ['-1', 'heavy', '', '101']) expect(() => configFromArgs({ 'text-weight': bad })).toThrow(/--text-weight must be a number from 0 to 100/);
     for (const bad of ['patchBoxes', 'patchBoxes=yes', 'wings=true', 'patchBoxes=true=1', '']) expect(() => configFromArgs({ 'model-flags': bad })).toThrow(/--model-flags: expected FLAG=true\|false,\.\.\. \(flags: geometry, layoutMap/);
+    expect(() => configFromArgs({ preset: 'small', 'model-flags': 'patchBoxes=false,patchShapes=true' })).toThrow(/--model-flags: config.patchShapes needs config.patchBoxes/);
+    expect(() => configFromArgs({ preset: 'tiny', 'model-flags': 'geometry=false,patchBoxes=true' })).toThrow(/--model-flags: config.patchBoxes needs config.geometry/);
     expect(() => configFromArgs({ tau: 'exp:1' })).toThrow(/--tau/);
     expect(() => configFromArgs({ seed: '1.5' })).toThrow(/--seed/);
   });
