@@ -77,9 +77,8 @@ const MAX: Record<(typeof INT_FIELDS)[number], number> = {
 /** The config's on/off components (what `echogen train --model-flags` may override). */
 export const MODEL_FLAGS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes'] as const;
 export type ModelFlag = (typeof MODEL_FLAGS)[number];
-const BOOL_FIELDS = MODEL_FLAGS;
 // format and version are the checkpoint's own fields (lib/model/checkpoint.ts), next to the config's.
-const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...BOOL_FIELDS, 'format', 'version']);
+const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...MODEL_FLAGS, 'format', 'version']);
 const MAX_MLP_RATIO = 64;
 const MAX_WORDS = 1 << 20;
 
@@ -101,7 +100,7 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   for (const k of Object.keys(o)) {
     if (!KNOWN_FIELDS.has(k)) throw new RangeError(`${at}config.${k} is not a field this version of echogen knows (a newer version's checkpoint, or a typo?); known: ${[...KNOWN_FIELDS].join(', ')}`);
   }
-  for (const k of BOOL_FIELDS) {
+  for (const k of MODEL_FLAGS) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${at}config.${k} must be a boolean, got ${JSON.stringify(o[k])}`);
   }
   if (o.words.length > MAX_WORDS) throw new RangeError(`${at}config.words has ${o.words.length} entries, at most ${MAX_WORDS}`);

@@ -16,6 +16,7 @@ import { parseExpression } from '../data/grammar';
 import { paintOwners } from '../data/visibility';
 import { CANVAS } from '../data/geometry';
 import { SHAPES } from '../data/vocab';
+import type { Shape } from '../data/vocab';
 import { quantizeBox } from './layout_tokens';
 import { Layout, SEG_IMAGE_PREFIX, TokenSequence } from './sequences';
 import { geoPatchIndex } from './geometry';
@@ -34,23 +35,25 @@ export interface PatchBoxIndex {
 
 const owners = new Int8Array(CANVAS * CANVAS);
 
+/** The shape each layout object's expression names, or null when one does not parse. */
+function layoutShapes(layout: Layout): Shape[] | null {
+  try {
+    return layout.objects.map((o) => parseExpression(o.expr).target.shape);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Per patch of a side x side grid over the canvas, the index of the layout object it shows: the one
  * that owns most of its pixels in the render's draw order, when that is at least a quarter of them;
  * -1 otherwise (background, or an expression that does not parse to a shape).
  */
-export function patchOwners(layout: Layout, side: number): Int32Array {
+export function patchOwners(layout: Layout, side: number, shapes: readonly Shape[] | null = layoutShapes(layout)): Int32Array {
   const out = new Int32Array(side * side).fill(-1);
   if (CANVAS % side !== 0) throw new RangeError(`patchOwners: ${side} patches a side do not divide the ${CANVAS}-pixel canvas`);
-  const drawn: { shape: ReturnType<typeof parseExpression>['target']['shape']; box: [number, number, number, number] }[] = [];
-  for (const o of layout.objects) {
-    try {
-      drawn.push({ shape: parseExpression(o.expr).target.shape, box: [o.box[0], o.box[1], o.box[2], o.box[3]] });
-    } catch {
-      return out;
-    }
-  }
-  paintOwners(drawn, owners);
+  if (!shapes) return out;
+  paintOwners(layout.objects.map((o, i) => ({ shape: shapes[i], box: [o.box[0], o.box[1], o.box[2], o.box[3]] as [number, number, number, number] })), owners);
   const px = CANVAS / side, n = layout.objects.length;
   const count = new Int32Array(n);
   for (let p = 0; p < side * side; p++) {
@@ -72,10 +75,11 @@ export function patchBoxIndex(seqs: readonly TokenSequence[], T: number, side: n
   const rows: number[] = [], bins: number[][] = [[], [], [], []], shapes: number[] = [];
   seqs.forEach((s, b) => {
     if (!s.layout) return;
-    const owner = patchOwners(s.layout, side);
+    const named = layoutShapes(s.layout);
+    if (!named) return;
+    const owner = patchOwners(s.layout, side, named);
     const boxes = s.layout.objects.map((o) => quantizeBox(o.box));
-    // patchOwners found every expression's shape, or no owner at all.
-    const shapeOf = owner.some((o) => o >= 0) ? s.layout.objects.map((o) => SHAPES.indexOf(parseExpression(o.expr).target.shape)) : [];
+    const shapeOf = named.map((sh) => SHAPES.indexOf(sh));
     s.seg.forEach((g, t) => {
       const p = g === SEG_IMAGE_PREFIX ? geoPatchIndex(s.geo[t]) : -1;
       if (p < 0 || owner[p] < 0) return;
