@@ -36,6 +36,7 @@ class EchogenAddon : public Napi::Addon<EchogenAddon> {
   bool cuda_available = false;
   std::string cuda_error = "CUDA is not available: this build of echogen has no CUDA backend (nvcc was not found at build time)";
   Napi::FunctionReference tensor_constructor;
+  Napi::ObjectReference tensor_prototype;  // what is_tensor_handle compares a value's prototype with
   Napi::Reference<Napi::Symbol> disposed_key;  // where a disposed handle keeps [dtype, ...shape]
 
   // The stream every GPU op enqueues on; created on first use. Throws when CUDA is unavailable.

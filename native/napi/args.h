@@ -28,6 +28,8 @@ const char* current_op();
 NativeTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name);
 // Same, but undefined/null gives nullptr.
 NativeTensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name);
+// Whether v is a native tensor handle (live or disposed).
+bool is_tensor_handle(Napi::Env env, Napi::Value v);
 NativeTensor* tensor_value(Napi::Env env, Napi::Value v, const char* fn, const char* name);
 
 void require_dtype(Napi::Env env, const NativeTensor* t, DType dtype, const char* fn, const char* name);

@@ -13,12 +13,14 @@
 namespace echogen {
 
 Call::Call(const Napi::CallbackInfo& info, const char* fn, bool async)
-    : info(info), env(info.Env()), async(async), fn_(fn), result_(info.Env().Undefined()) {}
+    : info(info), env(info.Env()), async(async), fn_(fn), result_(info.Env().Undefined()) {
+  pins_.reserve(8);
+}
 
 NativeTensor* Call::tensor(Napi::Value v, const char* name) {
   // The JS Tensor class wraps a native handle in `.handle`; accept either, so the TypeScript
   // wrappers pass their arguments through untouched.
-  if (v.IsObject() && !v.IsArray() && !v.As<Napi::Object>().InstanceOf(addon_state(env).tensor_constructor.Value())) {
+  if (v.IsObject() && !v.IsArray() && !is_tensor_handle(env, v)) {
     Napi::Value h = v.As<Napi::Object>().Get("handle");
     if (h.IsObject()) v = h;
   }
