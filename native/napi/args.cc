@@ -57,10 +57,14 @@ NativeTensor* tensor_value(Napi::Env env, Napi::Value v, const char* fn, const c
   entering(fn);
   if (!is_tensor_handle(env, v))
     throw_type(env, std::string(fn) + ": " + name + " must be a Tensor, got " + seen(v));
-  // A disposed handle has no native object left (NativeTensor::Dispose removed the wrap).
+  // A disposed handle has no native object left (NativeTensor::Dispose removed the wrap) and holds the disposed
+  // record instead; an object made with NativeTensor.prototype but not by echogen has neither.
   void* native = nullptr;
-  if (napi_unwrap(env, v, &native) != napi_ok || !native || static_cast<NativeTensor*>(native)->disposed())
+  if (napi_unwrap(env, v, &native) != napi_ok || !native || static_cast<NativeTensor*>(native)->disposed()) {
+    if (!v.As<Napi::Object>().Has(addon_state(env).disposed_key.Value()))
+      throw_type(env, std::string(fn) + ": " + name + " must be a Tensor, got an object with the Tensor prototype that echogen did not make");
     throw Napi::Error::New(env, std::string(fn) + ": " + name + " was disposed");
+  }
   return static_cast<NativeTensor*>(native);
 }
 

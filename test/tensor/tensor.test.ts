@@ -124,6 +124,20 @@ describe('errors name the argument', () => {
     const { addon } = require('../../lib/native');
     expect(() => new addon.NativeTensor()).toThrow(/eg.tensor/);
   });
+  test('an op tells a disposed handle from one echogen did not make, and from a proxy of a live one', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { addon } = require('../../lib/native');
+    const a = eg.tensor([1, 2, 3, 4], [2, 2]);
+    const fake = Object.create(addon.NativeTensor.prototype);
+    expect(() => eg.ops.matmul(fake, a)).toThrow(TypeError);
+    expect(() => eg.ops.matmul(fake, a)).toThrow(/matmul: a must be a Tensor, got an object with the Tensor prototype/);
+    expect(() => eg.ops.matmul(new Proxy(a.handle, {}) as unknown as eg.Tensor, a)).toThrow(/matmul: a must be a Tensor, got an object/);
+    const d = eg.tensor([1, 2, 3, 4], [2, 2]);
+    d.dispose();
+    expect(() => eg.ops.matmul(d, a)).toThrow(/matmul: a was disposed/);
+    expect(Array.from(eg.ops.matmul(a, a).toArray())).toEqual([7, 10, 15, 22]);
+    a.dispose();
+  });
   test('cuda: works when available, otherwise an Error with the runtime reason', () => {
     if (eg.backends().includes('cuda')) {
       const t = eg.tensor([1, 2, 3], [3], { device: 'cuda' });
