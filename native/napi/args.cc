@@ -44,7 +44,7 @@ std::string seen(Napi::Value v) {
 }
 
 // A handle's prototype is NativeTensor.prototype (handles are made only by native code, never subclassed), so
-// comparing it is `instanceof` without V8's call into Symbol.hasInstance: a tenth of a small op's call.
+// comparing it is `instanceof` without V8's call into Symbol.hasInstance (9% of a small op's samples in perf).
 bool is_tensor_handle(Napi::Env env, Napi::Value v) {
   if (!v.IsObject()) return false;
   napi_value proto;

@@ -339,9 +339,9 @@ Napi::Value NativeTensor::Clone(const Napi::CallbackInfo& info) {
 // object deleted, so no finalizer is left waiting for the event loop to turn (Node 20 runs those
 // of collected wrappers only then: a sync loop of 500,000 create/dispose cycles grew RSS by 137 MB
 // of them). The handle keeps [dtype, ...shape] in one property, for what a disposed tensor answers.
-// The wrap goes first: it is the handle's last-added property, which V8 deletes by stepping back to the
-// previous map; deleted after the record (as before), it turned every disposed handle into a dictionary-mode
-// object, about a fifth of a small op's call.
+// The wrap goes first, while it is still the handle's last-added property (the cheapest delete V8 has); it used
+// to go after the record was added. Measured only together with the handle check of args.cc: -11% instructions
+// for a small op and its dispose (bench/results/ab-2026-12-01-napi-handle-check.md).
 Napi::Value NativeTensor::Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object self = info.This().As<Napi::Object>();
