@@ -97,11 +97,11 @@ export const demoVerb: Verb = {
 export function heldOutNumbers(dir: string): string | null {
   const file = path.join(dir, 'eval.json');
   if (!fs.existsSync(file)) return null;
-  const e = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; note?: string; sets: { name: string; layouts: number; realAP: number; AP: number; AP50: number; acc50: number; cycleIou: number }[] };
+  const e = JSON.parse(fs.readFileSync(file, 'utf8')) as { date: string; note?: string; sets: { name: string; layouts: number; realAP: number; AP: number; AP50: number; acc50: number; cycleIou: number; search?: { samples: number; acc50: number } }[] };
   // Two decimals: one would print 89.95% as 90.0%, a bar the model does not reach.
   const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
   return [`This model on held-out layouts (${e.date}${e.note ? `; ${e.note}` : ''}):`,
-    ...e.sets.map((s) => `  ${s.name} (${s.layouts} layouts): L2I AP ${pct(s.AP)} (AP50 ${pct(s.AP50)}) vs ${pct(s.realAP)} on the real renders | grounding Acc@0.5 ${pct(s.acc50)} | cycle IoU ${s.cycleIou.toFixed(3)}`),
+    ...e.sets.map((s) => `  ${s.name} (${s.layouts} layouts): L2I AP ${pct(s.AP)} (AP50 ${pct(s.AP50)}) vs ${pct(s.realAP)} on the real renders | grounding Acc@0.5 ${pct(s.acc50)}${s.search ? ` (${pct(s.search.acc50)} with --samples ${s.search.samples})` : ''} | cycle IoU ${s.cycleIou.toFixed(3)}`),
   ].join('\n');
 }
 

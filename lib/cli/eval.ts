@@ -9,6 +9,7 @@ import { evalL2iReal } from './eval-l2i';
 import { MAX_SEED, Verb, UsageError, intOption, requireString } from './verb';
 import { DEVICE_OPTION, deviceOption, loadModel } from './shipped';
 import { progress } from './progress';
+import { SAMPLES_OPTION, groundOptions } from './ground';
 
 const fmt = (v: number): string => v.toFixed(4);
 
@@ -24,6 +25,7 @@ export const evalVerb: Verb = {
     real: { type: 'boolean', description: "l2i only: run the detector on the world's own renders (the upper bound), no model" },
     seed: { type: 'string', value: 'S', description: 'l2i: sampling seed', default: '0' },
     images: { type: 'string', value: 'DIR', description: 'l2i: also write the generated images here' },
+    samples: { ...SAMPLES_OPTION, description: `ground: ${SAMPLES_OPTION.description}` },
     json: { type: 'boolean', description: 'print one JSON object as the last line of stdout' },
   },
   async run(args) {
@@ -39,6 +41,8 @@ export const evalVerb: Verb = {
     if (args.values.real) throw new UsageError('--real only applies to eval l2i');
     const file = requireString(args, 'layouts');
     const seed = intOption(args, 'seed', 0, { min: 0, max: MAX_SEED });
+    const search = groundOptions(args);
+    if (task === 'l2i' && search.samples) throw new UsageError('--samples only applies to eval ground');
     const model = loadModel(args.values.checkpoint as string | undefined, device);
     let layouts: Layout[];
     try {
@@ -68,10 +72,10 @@ export const evalVerb: Verb = {
         const total = layouts.reduce((s, l) => s + l.objects.length, 0);
         const bar = progress('eval ground', total);
         let done = 0;
-        const r = evalGround(model, layouts, { onProgress: (d) => { bar.tick(d - done); done = d; } });
+        const r = evalGround(model, layouts, { ground: search, onProgress: (d) => { bar.tick(d - done); done = d; } });
         bar.stop();
         const seconds = (Date.now() - t0) / 1000;
-        if (json) console.log(JSON.stringify({ task: 'ground', layouts: file, ...r, seconds }));
+        if (json) console.log(JSON.stringify({ task: 'ground', layouts: file, samples: search.samples, ...r, seconds }));
         else console.log(`grounding (${r.queries} expressions): Acc@0.5 ${fmt(r.acc50)} | Acc@0.75 ${fmt(r.acc75)} | mAcc ${fmt(r.mAcc)} | mean IoU ${fmt(r.meanIou)}`);
       }
     } finally {

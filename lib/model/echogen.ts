@@ -9,7 +9,7 @@ import { EchoGenConfig, ModelShape, PresetName, checkConfig, presets } from './c
 import { Vocabulary } from './vocabulary';
 import { PatchVq } from './vq_tokenizer';
 import { Batch } from './batch';
-import { Layout, i2lPrompt, l2iPrompt } from './sequences';
+import { Layout, i2lPrompt, l2iPrompt, l2iSequence } from './sequences';
 import { Box, COORD_BINS, dequantizeBox } from './layout_tokens';
 import { withDecoder } from './decoder';
 import { imagesToTensor } from './images';
@@ -19,6 +19,7 @@ import { LAYOUT_MAP_FEATURES } from './layout_map';
 import { RefIndex, RefReadout, RelationPhrases, refIndex } from './ref_readout';
 import { PatchBoxIndex } from './patch_boxes';
 import { RELATIONS, SHAPES } from '../data/vocab';
+import { Rng } from '../data/rng';
 import type { TokenSequence } from './sequences';
 import { WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { CheckpointError } from './safetensors';
@@ -35,6 +36,36 @@ export interface GenerateOptions {
   temperature?: number;
   /** Seed of the Gumbel noise that samples the codes (same seed, same images). Default 0. */
   seed?: number;
+}
+
+export interface GroundOptions {
+  /**
+   * Boxes drawn besides the greedy one (default 0: the greedy box alone). With samples > 0 every distinct
+   * box is scored by its own log-probability plus l2iWeight times the model's L2I log-likelihood of the
+   * image given that box and expression (the other direction of the model), and the best box is returned.
+   */
+  samples?: number;
+  /** Softmax temperature of the drawn boxes (> 0). Default 1. */
+  temperature?: number;
+  /** Seed of the draws. Default 0. */
+  seed?: number;
+  /** Weight of the L2I log-likelihood in the score. Default GROUND_L2I_WEIGHT (0.05). */
+  l2iWeight?: number;
+}
+
+export interface SampleBoxesOptions {
+  /** Softmax temperature of each coordinate; 0 = greedy (ground()'s boxes). Default 1. */
+  temperature?: number;
+  /** Seed of the draws (same seed, same boxes). Default 0. */
+  seed?: number;
+}
+
+export interface SampledBox {
+  box: Box;
+  /** The four coordinate bins (0 .. COORD_BINS - 1). */
+  bins: number[];
+  /** The box's log-probability under the model (temperature 1, every bin allowed). */
+  logProb: number;
 }
 
 export interface GenerateResult {
@@ -355,64 +386,191 @@ export class EchoGen extends Module {
   }
 
   /**
-   * The box of `expr` in `image`: an f32 tensor [S, S, 3] in [0, 1] or the world's byte image; or a
-   * batch (tensor [B, S, S, 3] or byte images) with one expression each.
+   * Per-code log-probabilities [R * tokensPerImage] of each row's image codes under the L2I task with
+   * layouts[r] (with grad when it is enabled): what Cycle RL's ratio and the grounding search read.
    */
-  ground(image: Tensor | Uint8Array, expr: string): Box;
-  ground(images: Tensor | readonly Uint8Array[], exprs: readonly string[]): Box[];
-  ground(images: Tensor | Uint8Array | readonly Uint8Array[], exprs: string | readonly string[]): Box | Box[] {
+  codeLogProbs(layouts: readonly Layout[], codes: readonly ArrayLike<number>[]): Tensor {
+    if (layouts.length !== codes.length) throw new RangeError(`codeLogProbs: ${layouts.length} layouts for ${codes.length} rows of codes`);
+    const batch = this.collate(codes.map((c, r) => l2iSequence(this.vocab, layouts[r], c)));
+    const h = ops.reshape(this.forward(batch), [batch.batch * batch.length, this.config.dim]);
+    const logits = this.imageLogits(ops.gatherRows(h, batch.imageRows));
+    return ops.scale(ops.crossEntropy(logits, batch.imageTargets, { reduction: 'none' }), -1);
+  }
+
+  /**
+   * The box of `expr` in `image`: an f32 tensor [S, S, 3] in [0, 1] or the world's byte image; or a
+   * batch (tensor [B, S, S, 3] or byte images) with one expression each. Greedy by default; with
+   * opts.samples, the box of the search described at GroundOptions.
+   */
+  ground(image: Tensor | Uint8Array, expr: string, opts?: GroundOptions): Box;
+  ground(images: Tensor | readonly Uint8Array[], exprs: readonly string[], opts?: GroundOptions): Box[];
+  ground(images: Tensor | Uint8Array | readonly Uint8Array[], exprs: string | readonly string[], opts: GroundOptions = {}): Box | Box[] {
+    const single = typeof exprs === 'string';
+    const samples = opts.samples ?? 0;
+    const l2iWeight = opts.l2iWeight ?? GROUND_L2I_WEIGHT;
+    if (!Number.isInteger(samples) || samples < 0) throw new RangeError(`ground: opts.samples must be a non-negative integer, got ${samples}`);
+    if (!(l2iWeight >= 0) || !Number.isFinite(l2iWeight)) throw new RangeError(`ground: opts.l2iWeight must be a finite number >= 0, got ${l2iWeight}`);
+    const pick = samplePicker('ground', opts.temperature ?? 1, opts.seed ?? 0);
+    const boxes = this.withImageCodes('ground', images, exprs, (codes, list) => {
+      const greedy = this.groundCodes(codes, list, null);
+      return samples === 0 ? greedy : this.searchBoxes(codes, list, greedy, samples, pick, l2iWeight);
+    }).map((b) => dequantizeBox(b.bins));
+    return single ? boxes[0] : boxes;
+  }
+
+  /**
+   * Samples one box for each image of a batch [B, S, S, 3] (or byte images) and its expression at
+   * `temperature` (0 = greedy, the boxes of ground()), with each box's log-probability under the model
+   * (at temperature 1, over all coordinate bins). x2 and y2 are drawn at or after x1 and y1.
+   */
+  sampleBoxes(images: Tensor | readonly Uint8Array[], exprs: readonly string[], opts: SampleBoxesOptions = {}): SampledBox[] {
+    const temperature = opts.temperature ?? 1;
+    const pick = temperature === 0 ? null : samplePicker('sampleBoxes', temperature, opts.seed ?? 0);
+    return this.withImageCodes('sampleBoxes', images, exprs, (codes, list) => this.groundCodes(codes, list, pick))
+      .map((s) => ({ box: dequantizeBox(s.bins), bins: s.bins, logProb: s.logProb }));
+  }
+
+  /** Checks and converts grounding's images, encodes them, and runs `fn` on their codes [B * tokensPerImage]. */
+  private withImageCodes<T>(name: string, images: Tensor | Uint8Array | readonly Uint8Array[], exprs: string | readonly string[], fn: (codes: Int32Array, list: readonly string[]) => T): T {
     const single = typeof exprs === 'string';
     const list = single ? [exprs as string] : exprs as readonly string[];
-    if (!Array.isArray(list) || !list.every((e) => typeof e === 'string')) throw new TypeError('ground: exprs must be a string or an array of strings');
+    if (!Array.isArray(list) || !list.every((e) => typeof e === 'string')) throw new TypeError(`${name}: exprs must be a string or an array of strings`);
     const S = this.config.imageSize;
     const owned = !(images instanceof Tensor);
     const input = images instanceof Tensor ? images : imagesToTensor(images instanceof Uint8Array ? [images] : images, S, this.device);
     const viewed = input.rank === 3 ? input.reshape([1, ...input.shape]) : input;
     try {
       if (viewed.rank !== 4 || viewed.shape[0] !== list.length) {
-        throw new RangeError(`ground: expected ${single ? `an image [${S}, ${S}, 3]` : `images [${list.length}, ${S}, ${S}, 3]`} for ${list.length} expression(s), got [${input.shape}]`);
+        throw new RangeError(`${name}: expected ${single ? `an image [${S}, ${S}, 3]` : `images [${list.length}, ${S}, ${S}, 3]`} for ${list.length} expression(s), got [${input.shape}]`);
       }
-      const bins = this.groundBins(viewed, list);
-      const boxes = bins.map((b) => dequantizeBox(b));
-      return single ? boxes[0] : boxes;
+      const batch = viewed.device === this.device ? viewed : viewed.to(this.device);
+      let codes: Int32Array;
+      try {
+        codes = Int32Array.from(tidy(() => this.vq.encode(batch).toArray()));
+      } finally {
+        if (batch !== viewed) batch.dispose();
+      }
+      return fn(codes, list);
     } finally {
       if (viewed !== input) viewed.dispose();
       if (owned) input.dispose();
     }
   }
 
-  /** Greedy coordinate bins for a batch of images [B, S, S, 3] and one expression each. */
-  private groundBins(images: Tensor, list: readonly string[]): number[][] {
-    const batch = images.device === this.device ? images : images.to(this.device);
-    let codes: Float32Array | Int32Array;
-    try {
-      codes = tidy(() => this.vq.encode(batch).toArray());
-    } finally {
-      if (batch !== images) batch.dispose();
-    }
+  /**
+   * Coordinate bins for a batch of image codes [B * tokensPerImage] and one expression each: greedy, or
+   * drawn by `pick` from each coordinate's allowed logits; with each box's log-probability under the model.
+   */
+  private groundCodes(codes: Int32Array, list: readonly string[], pick: BinPicker | null): GroundedBins[] {
     const n = this.vq.tokensPerImage;
     const prompts = list.map((e, b) => i2lPrompt(this.vocab, codes.subarray(b * n, (b + 1) * n), e));
-    const bins = withDecoder(this, prompts, (dec) => {
-      const out = list.map(() => [] as number[]);
+    return withDecoder(this, prompts, (dec) => {
+      const out = list.map(() => ({ bins: [] as number[], logProb: 0 }));
       let h = dec.prefill();
       const hidden = dec.promptHidden as Tensor, P = hidden.shape[1];
       const refs = this.readRefs(ops.reshape(hidden, [list.length * P, this.config.dim]), this.refReadout ? refIndex(prompts, P, n, dec.pad, this.relationPhrases) : null, false)?.r;
       for (let s = 0; s < 4; s++) {
-        const logits = this.coordLogits(refs ? ops.add(h, refs) : h, s).toArray();
+        const logits = this.coordLogits(refs ? ops.add(h, refs) : h, s).toArray() as Float32Array;
         const ids = out.map((o, b) => {
           // x2 and y2 are read from bins at or after x1 and y1, so the box is never inverted.
-          const from = s >= 2 ? o[s - 2] : 0;
-          o.push(argmax(logits, b * COORD_BINS + from, (b + 1) * COORD_BINS) - b * COORD_BINS);
-          return this.vocab.coord(o[s]);
+          const from = s >= 2 ? o.bins[s - 2] : 0;
+          const row = logits.subarray(b * COORD_BINS, (b + 1) * COORD_BINS);
+          const bin = pick ? from + pick(row.subarray(from)) : argmax(row, from, COORD_BINS);
+          o.bins.push(bin);
+          o.logProb += row[bin] - logSumExp(row);
+          return this.vocab.coord(bin);
         });
         // The token fed is x1, y1 or x2: its geometry is the edge it names (x2 ends a bin later).
-        const geo = out.map((o) => (s === 0 ? geoXEdge(o[0]) : s === 1 ? geoYEdge(o[1]) : geoXEdge(o[2] + 1)));
+        const geo = out.map(({ bins: o }) => (s === 0 ? geoXEdge(o[0]) : s === 1 ? geoYEdge(o[1]) : geoXEdge(o[2] + 1)));
         if (s < 3) h = dec.step(this.tokenEmbedding(tensor(Int32Array.from(ids), [list.length], { dtype: 'i32', device: this.device })), geo, GEO_NONE);
       }
       return out;
     });
-    return bins;
   }
+
+  /**
+   * The grounding search (GroundOptions): for each query, the greedy box and `samples` drawn boxes, each
+   * scored by its own log-probability plus l2iWeight times the L2I log-likelihood of the image's codes
+   * given the one-object layout "a <expr>" in that box; the best-scored box of each query.
+   */
+  private searchBoxes(codes: Int32Array, list: readonly string[], greedy: GroundedBins[], samples: number, pick: BinPicker, l2iWeight: number): GroundedBins[] {
+    const n = this.vq.tokensPerImage;
+    const drawn: GroundedBins[] = [];
+    const perCall = Math.max(1, Math.floor(SEARCH_ROWS / samples));
+    for (let q0 = 0; q0 < list.length; q0 += perCall) {
+      const qs = list.slice(q0, q0 + perCall);
+      const rep = new Int32Array(qs.length * samples * n);
+      qs.forEach((_, i) => { for (let k = 0; k < samples; k++) rep.set(codes.subarray((q0 + i) * n, (q0 + i + 1) * n), (i * samples + k) * n); });
+      drawn.push(...this.groundCodes(rep, qs.flatMap((e) => Array<string>(samples).fill(e)), pick));
+    }
+    const rows: { q: number; cand: GroundedBins }[] = [];
+    list.forEach((_, q) => {
+      const seen = new Set<string>();
+      for (const cand of [greedy[q], ...drawn.slice(q * samples, (q + 1) * samples)]) {
+        const key = cand.bins.join();
+        if (!seen.has(key)) { seen.add(key); rows.push({ q, cand }); }
+      }
+    });
+    const best = greedy.map(() => ({ score: -Infinity, cand: null as GroundedBins | null }));
+    for (let r0 = 0; r0 < rows.length; r0 += SEARCH_ROWS) {
+      const part = rows.slice(r0, r0 + SEARCH_ROWS);
+      const layouts = part.map(({ q, cand }) => searchLayout(list[q], dequantizeBox(cand.bins)));
+      const lp = tidy(() => ops.noGrad(() => this.codeLogProbs(layouts, part.map(({ q }) => codes.subarray(q * n, (q + 1) * n))).toArray()));
+      part.forEach(({ q, cand }, i) => {
+        let l2i = 0;
+        for (let k = 0; k < n; k++) l2i += lp[i * n + k];
+        const score = cand.logProb + l2iWeight * l2i;
+        if (score > best[q].score) best[q] = { score, cand };
+      });
+    }
+    return best.map((b) => b.cand as GroundedBins);
+  }
+}
+
+/** The default weight of the L2I log-likelihood in the grounding search (chosen on the world's validation split; docs/training.md). */
+export const GROUND_L2I_WEIGHT = 0.05;
+/** Sequences per forward pass of the grounding search. */
+const SEARCH_ROWS = 64;
+
+type BinPicker = (logits: Float32Array) => number;
+interface GroundedBins { bins: number[]; logProb: number; }
+
+/** A picker drawing from softmax(logits / temperature) with a stream seeded by `seed`. */
+function samplePicker(name: string, temperature: number, seed: number): BinPicker {
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new RangeError(`${name}: opts.temperature must be a finite number > 0 for sampling, got ${temperature}`);
+  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`${name}: opts.seed must be a non-negative integer, got ${seed}`);
+  const rng = new Rng(seed);
+  return (row) => sampleRow(row, temperature, rng.float());
+}
+
+/** The one-object layout the search scores a box with: the expression, its leading article dropped, as "a <expr>". */
+function searchLayout(expr: string, box: Box): Layout {
+  const words = expr.trim().split(/\s+/);
+  const body = /^(a|an|the)$/i.test(words[0]) ? words.slice(1).join(' ') : words.join(' ');
+  return { caption: `a ${body}`, objects: [{ expr: body, box }] };
+}
+
+/** Index drawn from softmax(row / temperature) with the uniform number u in [0, 1). */
+function sampleRow(row: Float32Array, temperature: number, u: number): number {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let total = 0;
+  const w = new Float64Array(row.length);
+  row.forEach((v, i) => { w[i] = Math.exp((v - max) / temperature); total += w[i]; });
+  let acc = 0;
+  for (let i = 0; i < w.length; i++) {
+    acc += w[i] / total;
+    if (u < acc) return i;
+  }
+  return w.length - 1;
+}
+
+function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let total = 0;
+  for (const v of row) total += Math.exp(v - max);
+  return max + Math.log(total);
 }
 
 /** The query of a coordinate row (every one belongs to a query that opened with <ref>). */

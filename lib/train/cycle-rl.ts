@@ -7,7 +7,7 @@
 import { Tensor, tensor, tidy } from '../tensor';
 import * as ops from '../autograd';
 import { cycleReward } from '../kernels';
-import { EchoGen, Layout, l2iSequence } from '../model';
+import { EchoGen, Layout } from '../model';
 import { sampleLayouts } from '../data';
 import type { LayoutSourceKind } from '../data';
 import { GrpoOptions, grpoLoss } from './grpo';
@@ -39,13 +39,9 @@ export function rlLayouts(kind: LayoutSourceKind, count: number, seed: number): 
   return sampleLayouts(kind, count, { seed, split: kind === 'real' ? 'train' : undefined }) as Layout[];
 }
 
-/** Log-probabilities [B*G*L] of each row's codes under `model`, with grad when enabled. */
+/** Log-probabilities [B*G*L] of each row's codes under `model` (row r drew layouts[r / group]), with grad when enabled. */
 export function codeLogProbs(model: EchoGen, layouts: readonly Layout[], group: number, codes: readonly Int32Array[]): Tensor {
-  const seqs = codes.map((c, r) => l2iSequence(model.vocab, layouts[Math.floor(r / group)], c));
-  const batch = model.collate(seqs);
-  const h = ops.reshape(model.forward(batch), [batch.batch * batch.length, model.config.dim]);
-  const logits = model.imageLogits(ops.gatherRows(h, batch.imageRows));
-  return ops.scale(ops.crossEntropy(logits, batch.imageTargets, { reduction: 'none' }), -1);
+  return model.codeLogProbs(codes.map((_, r) => layouts[Math.floor(r / group)]), codes);
 }
 
 /** Greedy boxes [Q][4] for every (sample, object) of the rollout, from the sampled images. */

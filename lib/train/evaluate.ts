@@ -7,6 +7,7 @@ import { evaluateL2i, evaluateL2iReal, groundingAccuracy } from '../eval';
 import { boxIou } from '../data';
 import type { Box } from '../data';
 import { EchoGen, Layout } from '../model';
+import type { GroundOptions } from '../model';
 import { renderBatch } from './data';
 
 export interface L2iMetrics { AP: number; AP50: number; AP75: number; compositional: number; images: number }
@@ -26,6 +27,8 @@ export interface EvalOptions {
   temperature?: number;
   batch?: number;
   onProgress?: (done: number, total: number) => void;
+  /** How evalGround grounds (EchoGen.ground's options; default: the greedy box). */
+  ground?: GroundOptions;
   /** Called with every generated image (RGB bytes), e.g. to write it. */
   onImage?: (index: number, rgb: Uint8Array) => void;
 }
@@ -84,7 +87,7 @@ export function evalGround(model: EchoGen, layouts: readonly Layout[], opts: Eva
   for (let start = 0; start < queries.length; start += batch) {
     const part = queries.slice(start, start + batch);
     tidy(() => {
-      const boxes = model.ground(renderBatch(part.map((q) => q.l)), part.map((q) => q.o.expr));
+      const boxes = model.ground(renderBatch(part.map((q) => q.l)), part.map((q) => q.o.expr), opts.ground);
       boxes.forEach((b, i) => { preds.push(asBox(b)); gts.push(asBox(part[i].o.box)); });
     });
     opts.onProgress?.(Math.min(queries.length, start + batch), queries.length);

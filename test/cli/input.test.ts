@@ -9,7 +9,9 @@ import { main } from '../../lib/cli/main';
 import { estimateTrainBytes, MEMORY_SHARE } from '../../lib/cli/train';
 import { defaultConfig } from '../../lib/train/trainer';
 import { EchoGen, PatchVq } from '../../lib/model';
-import { VOCAB, generateScenes, writePng, renderLayout, formatLayout, readLayouts } from '../../lib/data';
+import { VOCAB, generateScenes, writePng, readPng, renderLayout, formatLayout, readLayouts } from '../../lib/data';
+import { rgbToTensor } from '../../lib/cli/images';
+import { tidy } from '../../lib/tensor';
 import { compositionalAccuracy } from '../../lib/eval';
 import { detect } from '../../lib/eval/detector';
 import { fitTokenizer } from '../../lib/train/data';
@@ -182,6 +184,18 @@ describe('captions and expressions: case and punctuation normalised; unknown wor
     expect(JSON.parse(r.out[r.out.length - 1]).expr).toBe('red circle');
     await fails(['ground', '--checkpoint', ckpt, '--image', scene, '--expr', 'the purple circle.'], 1,
       `echogen ground: --expr: unknown word "purple" (word 1 of "purple circle"); the vocabulary is: ${VOCAB.join(' ')}`);
+  });
+
+  test('--samples N grounds with the search (the box the library\'s ground({ samples }) gives); a bad N is exit 2 naming it', async () => {
+    const r = await cli(['ground', '--checkpoint', ckpt, '--image', scene, '--expr', 'the red circle.', '--samples', '3', '--json']);
+    expect(r.code).toBe(0);
+    const model = EchoGen.load(ckpt);
+    const png = readPng(scene);
+    const want = tidy(() => model.ground(rgbToTensor(png.rgb, model.config.imageSize), 'red circle', { samples: 3 }));
+    model.dispose();
+    expect(JSON.parse(r.out[r.out.length - 1]).box).toEqual(want.map((v) => Math.round(v * 1e4) / 1e4));
+    await fails(['ground', '--checkpoint', ckpt, '--image', scene, '--expr', 'red circle', '--samples', '-1'], 2, 'echogen ground: --samples must be an integer from 0 to 256, got "-1"');
+    await fails(['eval', 'l2i', '--checkpoint', ckpt, '--layouts', scene, '--samples', '2'], 2, 'echogen eval: --samples only applies to eval ground');
   });
 
   test('an unknown word in a caption is FILE:LINE, exit 1, and nothing is generated', async () => {

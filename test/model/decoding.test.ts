@@ -26,6 +26,29 @@ function fullLogits(model: eg.model.EchoGen, seq: eg.model.TokenSequence, head: 
   }));
 }
 
+/** The coordinate logits of the full forward of one I2L sequence at the rows that predict x1, y1, x2, y2. */
+function fullCoordLogits(m: eg.model.EchoGen, codes: number[], expr: string, box: eg.model.Box): Float32Array[] {
+  const seq = M.i2lSequence(m.vocab, codes, { expr, box });
+  return eg.tidy(() => ops.noGrad(() => {
+    const batch = m.collate([seq]);
+    const h = ops.gatherRows(ops.reshape(m.forward(batch), [batch.length, m.config.dim]), batch.textRows);
+    return [0, 1, 2, 3].map((k) => m.coordLogits(ops.slice(h, 0, k, k + 1), k).toArray() as Float32Array);
+  }));
+}
+
+/** log softmax(row)[i] in float64. */
+function logSoftmaxAt(row: ArrayLike<number>, i: number): number {
+  const a = Array.from(row);
+  const mx = Math.max(...a);
+  return a[i] - mx - Math.log(a.reduce((s, v) => s + Math.exp(v - mx), 0));
+}
+
+/** A box's log-probability from the full forward, in float64 (every bin allowed, as SampledBox.logProb). */
+function fullBoxLogProb(m: eg.model.EchoGen, codes: number[], expr: string, box: eg.model.Box): number {
+  const bins = M.quantizeBox(box);
+  return fullCoordLogits(m, codes, expr, box).reduce((s, row, k) => s + logSoftmaxAt(row, bins[k]), 0);
+}
+
 /**
  * ground()'s boxes (KV cache, left-padded batch) against the full forward of each I2L sequence (the model's own
  * collate): at every coordinate row the greedy bin, searched from x1 / y1 for x2 / y2, is the box's bin. Returns the boxes.
@@ -37,13 +60,7 @@ function expectGroundIsForwardArgmax(m: eg.model.EchoGen, imgs: eg.Tensor, exprs
     expect(box[2]).toBeGreaterThan(box[0]);
     expect(box[3]).toBeGreaterThan(box[1]);
     const bins = M.quantizeBox(box);
-    const seq = M.i2lSequence(m.vocab, Array.from(enc.subarray(b * 64, (b + 1) * 64)), { expr: exprs[b], box });
-    // The coordinate logits of the full forward at the rows that predict x1, y1, x2, y2.
-    const coord = eg.tidy(() => ops.noGrad(() => {
-      const batch = m.collate([seq]);
-      const h = ops.gatherRows(ops.reshape(m.forward(batch), [batch.length, m.config.dim]), batch.textRows);
-      return [0, 1, 2, 3].map((k) => m.coordLogits(ops.slice(h, 0, k, k + 1), k).toArray() as Float32Array);
-    }));
+    const coord = fullCoordLogits(m, Array.from(enc.subarray(b * 64, (b + 1) * 64)), exprs[b], box);
     const pick = (k: number, from: number): number => from + argmax(coord[k], from, 64);
     expect([pick(0, 0), pick(1, 0), pick(2, bins[0]), pick(3, bins[1])]).toEqual(bins);
   });
@@ -150,6 +167,87 @@ describe('EchoGen decoding', () => {
     } finally {
       bi.dispose();
     }
+  });
+
+  describe('box sampling and the grounding search', () => {
+    const imgs = model.vq.decode(eg.tensor(Int32Array.from(codes.flat()), [3, 64], { dtype: 'i32' }));
+    const enc = Array.from(model.vq.encode(imgs).toArray());
+    const img0 = ops.slice(imgs, 0, 0, 1);
+    const codes0 = enc.slice(0, 64);
+    const expr = 'red circle';
+    const repeat = (n: number): eg.Tensor => ops.concat(Array.from({ length: n }, () => img0), 0);
+    afterAll(() => { imgs.dispose(); img0.dispose(); });
+
+    test('sampleBoxes at temperature 0 is ground(), with the full forward\'s log-probability', () => {
+      const exprs = ['red circle', 'small green triangle', 'blue triangle'];
+      const got = model.sampleBoxes(imgs, exprs, { temperature: 0 });
+      expect(got.map((g) => g.box)).toEqual(model.ground(imgs, exprs));
+      got.forEach((g, b) => {
+        expect(g.bins).toEqual(M.quantizeBox(g.box));
+        expect(g.logProb).toBeLessThan(0);
+        expect(Math.abs(g.logProb - fullBoxLogProb(model, enc.slice(b * 64, (b + 1) * 64), exprs[b], g.box))).toBeLessThan(1e-4);
+      });
+    });
+
+    test('drawn boxes: x1 follows softmax(logits / T), x2 >= x1, the same seed repeats, logProb is the full forward\'s', () => {
+      // The random model's coordinate logits span ~0.6, where T hardly matters: a copy with its box head x8 spans ~5.
+      const sharp = tinyModel(K);
+      sharp.loadStateDict(Object.fromEntries(Object.entries(sharp.stateDict()).filter(([name]) => /^(textHead|coordQuery)\./.test(name)).map(([name, t]) => [name, ops.scale(t, 8)])), { strict: false });
+      const n = 600, T = 1.5;
+      const draws = sharp.sampleBoxes(repeat(n), Array<string>(n).fill(expr), { temperature: T, seed: 11 });
+      for (const d of draws) { expect(d.bins[2]).toBeGreaterThanOrEqual(d.bins[0]); expect(d.bins[3]).toBeGreaterThanOrEqual(d.bins[1]); }
+      // x1 is drawn from the whole row: chi-square against softmax(row / T), bins with an expected count < 5 pooled.
+      const row = fullCoordLogits(sharp, codes0, expr, draws[0].box)[0];
+      expect(Math.max(...row) - Math.min(...row)).toBeGreaterThan(3);
+      const mx = Math.max(...row);
+      const e = Array.from(row, (v) => Math.exp((v - mx) / T));
+      const z = e.reduce((s, v) => s + v, 0);
+      const counts = new Array(64).fill(0);
+      for (const d of draws) counts[d.bins[0]]++;
+      let chi2 = 0, dof = -1, poolO = 0, poolE = 0;
+      e.forEach((v, k) => {
+        const want = (n * v) / z;
+        if (want < 5) { poolO += counts[k]; poolE += want; return; }
+        chi2 += (counts[k] - want) ** 2 / want; dof++;
+      });
+      if (poolE > 0) { chi2 += (poolO - poolE) ** 2 / poolE; dof++; }
+      expect(dof).toBeGreaterThan(5);
+      // chi-square upper 0.001 point (Wilson-Hilferty).
+      const bound = dof * (1 - 2 / (9 * dof) + 3.09 * Math.sqrt(2 / (9 * dof))) ** 3;
+      expect(chi2).toBeLessThan(bound);
+      const again = sharp.sampleBoxes(repeat(4), Array<string>(4).fill(expr), { temperature: T, seed: 11 });
+      expect(again.map((d) => d.bins)).toEqual(sharp.sampleBoxes(repeat(4), Array<string>(4).fill(expr), { temperature: T, seed: 11 }).map((d) => d.bins));
+      expect(again.map((d) => d.bins)).not.toEqual(sharp.sampleBoxes(repeat(4), Array<string>(4).fill(expr), { temperature: T, seed: 12 }).map((d) => d.bins));
+      for (const d of draws.slice(0, 3)) expect(Math.abs(d.logProb - fullBoxLogProb(sharp, codes0, expr, d.box))).toBeLessThan(1e-4);
+      sharp.dispose();
+    });
+
+    test('ground({ samples }) returns the candidate of best logProb + l2iWeight * L2I log-likelihood (float64 reference)', () => {
+      const samples = 6, seed = 5, temperature = 2;
+      const cands = [...model.sampleBoxes(img0, [expr], { temperature: 0 }),
+        ...model.sampleBoxes(repeat(samples), Array<string>(samples).fill(expr), { temperature, seed })];
+      const l2i = (box: eg.model.Box): number => {
+        const full = fullLogits(model, M.l2iSequence(model.vocab, { caption: `a ${expr}`, objects: [{ expr, box }] }, codes0), 'image');
+        return codes0.reduce((s, c, k) => s + logSoftmaxAt(full.data.subarray(k * K, (k + 1) * K), c), 0);
+      };
+      const scores = cands.map((c) => ({ c, i2l: c.logProb, l2i: l2i(c.box) }));
+      expect(new Set(cands.map((c) => c.bins.join())).size).toBeGreaterThan(2);
+      for (const w of [0, 0.3, 5]) {
+        const best = scores.reduce((a, b) => (b.i2l + w * b.l2i > a.i2l + w * a.l2i ? b : a));
+        expect(model.ground(img0, [expr], { samples, seed, temperature, l2iWeight: w })[0]).toEqual(best.c.box);
+      }
+      // the default weight is GROUND_L2I_WEIGHT, and "the red circle" is scored as "a red circle"
+      expect(model.ground(img0, ['the red circle'], { samples, seed, temperature })).toEqual(model.ground(img0, [expr], { samples, seed, temperature, l2iWeight: M.GROUND_L2I_WEIGHT }));
+    });
+
+    test('bad grounding options are RangeErrors naming the option', () => {
+      expect(() => model.ground(img0, [expr], { samples: -1 })).toThrow(/ground: opts.samples must be a non-negative integer, got -1/);
+      expect(() => model.ground(img0, [expr], { samples: 1.5 })).toThrow(/opts.samples/);
+      expect(() => model.ground(img0, [expr], { samples: 2, temperature: 0 })).toThrow(/ground: opts.temperature must be a finite number > 0/);
+      expect(() => model.ground(img0, [expr], { samples: 2, l2iWeight: Number.NaN })).toThrow(/opts.l2iWeight/);
+      expect(() => model.ground(img0, [expr], { seed: -2 })).toThrow(/opts.seed/);
+      expect(() => model.sampleBoxes(img0, [expr], { temperature: -1 })).toThrow(/sampleBoxes: opts.temperature/);
+    });
   });
 
   test('bad generate options are RangeErrors', () => {
