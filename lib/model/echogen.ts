@@ -544,7 +544,7 @@ function samplePicker(name: string, temperature: number, seed: number): BinPicke
 }
 
 /** The one-object layout the search scores a box with: the expression, its leading article dropped, as "a <expr>". */
-function searchLayout(expr: string, box: Box): Layout {
+export function searchLayout(expr: string, box: Box): Layout {
   const words = expr.trim().split(/\s+/);
   const body = /^(a|an|the)$/i.test(words[0]) ? words.slice(1).join(' ') : words.join(' ');
   return { caption: `a ${body}`, objects: [{ expr: body, box }] };

@@ -3,6 +3,7 @@
 import * as eg from '../../lib';
 import { LAYOUT } from './fixtures';
 import { argmax, randomCodes, randomVq, tinyModel } from './helpers';
+import { searchLayout } from '../../lib/model/echogen';
 
 const { ops } = eg;
 const M = eg.model;
@@ -222,22 +223,32 @@ describe('EchoGen decoding', () => {
       sharp.dispose();
     });
 
-    test('ground({ samples }) returns the candidate of best logProb + l2iWeight * L2I log-likelihood (float64 reference)', () => {
-      const samples = 6, seed = 5, temperature = 2;
-      const cands = [...model.sampleBoxes(img0, [expr], { temperature: 0 }),
-        ...model.sampleBoxes(repeat(samples), Array<string>(samples).fill(expr), { temperature, seed })];
+    // The I2L side reads "the red circle" as given; the L2I side draws searchLayout's "a red circle" (tested below).
+    test.each([['red circle', 6, 5], ['the red circle', 5, 2]])('ground(%j, { samples }) returns the candidate of best logProb + l2iWeight * L2I log-likelihood (float64 reference)', (query, samples, seed) => {
+      const temperature = 2, body = 'red circle';
+      const cands = [...model.sampleBoxes(img0, [query], { temperature: 0 }),
+        ...model.sampleBoxes(repeat(samples), Array<string>(samples).fill(query), { temperature, seed })];
       const l2i = (box: eg.model.Box): number => {
-        const full = fullLogits(model, M.l2iSequence(model.vocab, { caption: `a ${expr}`, objects: [{ expr, box }] }, codes0), 'image');
+        const full = fullLogits(model, M.l2iSequence(model.vocab, { caption: `a ${body}`, objects: [{ expr: body, box }] }, codes0), 'image');
         return codes0.reduce((s, c, k) => s + logSoftmaxAt(full.data.subarray(k * K, (k + 1) * K), c), 0);
       };
       const scores = cands.map((c) => ({ c, i2l: c.logProb, l2i: l2i(c.box) }));
       expect(new Set(cands.map((c) => c.bins.join())).size).toBeGreaterThan(2);
-      for (const w of [0, 0.3, 5]) {
-        const best = scores.reduce((a, b) => (b.i2l + w * b.l2i > a.i2l + w * a.l2i ? b : a));
-        expect(model.ground(img0, [expr], { samples, seed, temperature, l2iWeight: w })[0]).toEqual(best.c.box);
+      const picked = new Set<number>();
+      for (const w of [0, 0.3, 5, undefined]) {
+        const weight = w ?? M.GROUND_L2I_WEIGHT;
+        const best = scores.reduce((x, y) => (y.i2l + weight * y.l2i > x.i2l + weight * x.l2i ? y : x));
+        picked.add(scores.indexOf(best));
+        expect(model.ground(img0, [query], { samples, seed, temperature, l2iWeight: w })[0]).toEqual(best.c.box);
       }
-      // the default weight is GROUND_L2I_WEIGHT, and "the red circle" is scored as "a red circle"
-      expect(model.ground(img0, ['the red circle'], { samples, seed, temperature })).toEqual(model.ground(img0, [expr], { samples, seed, temperature, l2iWeight: M.GROUND_L2I_WEIGHT }));
+      expect(picked.size).toBeGreaterThan(1);
+    });
+
+    test('the search draws "the red circle" as the one-object layout "a red circle"', () => {
+      const box: eg.model.Box = [0.1, 0.2, 0.3, 0.4];
+      expect(searchLayout('the red circle', box)).toEqual({ caption: 'a red circle', objects: [{ expr: 'red circle', box }] });
+      expect(searchLayout('A  small red circle left of the blue square', box)).toEqual({ caption: 'a small red circle left of the blue square', objects: [{ expr: 'small red circle left of the blue square', box }] });
+      expect(searchLayout('red circle', box).caption).toBe('a red circle');
     });
 
     test('bad grounding options are RangeErrors naming the option', () => {
