@@ -91,7 +91,9 @@ describe('presets', () => {
       const readout = p.refReadout ? 4 * D * D + M.GEO_FEATURES * D : 0;
       // With relations: U_rel for each relation (D x D) and the position map of the keys.
       const relations = p.refRelations ? eg.data.RELATIONS.length * D * D + M.GEO_FEATURES * D : 0;
-      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map + pixels + readout + relations);
+      // The patch-box task (training only): a patch's map to its coordinate query (D x D, no bias) and its shape logits.
+      const patch = (p.patchBoxes ? D * D : 0) + (p.patchShapes ? eg.data.SHAPES.length * (D + 1) : 0);
+      expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map + pixels + readout + relations + patch);
       m.dispose();
     }
     expect(() => M.EchoGen.create('huge' as 'tiny', { words, vq: randomVq(8) })).toThrow(/unknown preset "huge"/);
