@@ -2,7 +2,12 @@
 // AVX2/FMA micro-kernel keeps a 6x16 tile of C in 12 ymm registers. Work is split into (batch,
 // row block, column block) tasks over the thread pool. With several threads and row blocks, op(B)
 // is first packed once into a shared buffer (its panels in parallel), then the tasks pack only
-// their A blocks; otherwise each task packs its own panels (one fork/join per call).
+// their A blocks; otherwise each task packs its own panels (one fork/join per call). Two kinds of
+// product skip the packing:
+// - small ones with one depth block and B not transposed: the micro-kernel reads op(A) and B in place
+//   (BLIS's "sup" path), with the same multiply-adds in the same order, so C is bit-identical;
+// - a few rows against a transposed B (a decoding step's x W^T): each element is a dot product of an A
+//   row and a B row, 8 depths a lane, so W is read once instead of packed (not bit-identical).
 #include "echogen/gemm.h"
 
 #include "cpu/simd.h"
@@ -26,6 +31,17 @@ constexpr int64_t kNcMax = 512;
 constexpr int64_t kPackSlack = 8;
 // Below this many multiply-adds one thread is faster than waking the pool.
 constexpr int64_t kSerialMacs = 1 << 19;
+// Below this many multiply-adds (and with K <= kKcMax, B not transposed) the operands are read in place, since
+// packing them costs a sizable share of so small a product (docs/profile.md).
+#ifndef ECHOGEN_GEMM_IN_PLACE_MACS
+#define ECHOGEN_GEMM_IN_PLACE_MACS (int64_t{1} << 22)
+#endif
+constexpr int64_t kInPlaceMacs = ECHOGEN_GEMM_IN_PLACE_MACS;
+// Up to this many rows of A (not transposed) against a transposed B, C is computed as dot products (dot_tile): at
+// decoding's 1-8 rows, packing the weight cost more than the product.
+constexpr int64_t kDotRows = 16;
+// Columns of C a task of the dot-product path computes.
+constexpr int64_t kDotCols = 64;
 // Below this many, op(B) is not packed in a fork/join of its own before the tasks (each task packs
 // its panels): a second fork/join costs more than the repeated packing of a small B saves.
 constexpr int64_t kSharedPackMacs = int64_t{1} << 25;
@@ -131,35 +147,56 @@ void pack_b(const GemmArgs& g, const float* b, int64_t j0, int64_t nc, int64_t p
   }
 }
 
-// acc[6][16] = sum_k A[k][r] * B[k][c] over one A strip and one B panel.
-void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict acc) {
+// The micro-kernel: acc[6][16] = sum_k A(r, k) * B(k, c) over kc depths, A(r, k) = a[r * rs + k * cs] and
+// B(k, c) = b[k * ldb + c], one multiply-add a depth, in order. kPacked: an A strip ap[k][r] and a B panel bp[k][c]
+// (rs = 1, cs = MR, ldb = NR, every row and column: constants). Otherwise the operands are read in place: rows past
+// `rows` repeat the last row (their sums are not stored) and columns past `cols` are not read (masked loads when
+// !kFullCols; they sum to 0), so nothing outside the operands is touched.
+template <bool kPacked, bool kFullCols = true>
+void micro_kernel(int64_t kc, const float* __restrict a, int64_t rs, int64_t cs, int rows, const float* __restrict b,
+                  int64_t ldb, int cols, float* __restrict acc) {
+  if constexpr (kPacked) {
+    rs = 1;
+    cs = MR;
+    ldb = NR;
+    rows = MR;
+    cols = NR;
+  }
+  int64_t o[MR];
+  for (int r = 0; r < MR; ++r) o[r] = std::min(r, rows - 1) * rs;
 #ifdef ECHOGEN_AVX2
+  alignas(32) int32_t lanes[NR];
+  for (int c = 0; c < NR; ++c) lanes[c] = c < cols ? -1 : 0;
+  const __m256i m0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+  const __m256i m1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + 8));
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  const int64_t o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5];
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-    __m256 x = _mm256_broadcast_ss(a + 0);
+    const __m256 b0 = kFullCols ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
+    const __m256 b1 = kFullCols ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
+    __m256 x = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(x, b0, c00);
     c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a + 1);
+    x = _mm256_broadcast_ss(a + o1);
     c10 = _mm256_fmadd_ps(x, b0, c10);
     c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a + 2);
+    x = _mm256_broadcast_ss(a + o2);
     c20 = _mm256_fmadd_ps(x, b0, c20);
     c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a + 3);
+    x = _mm256_broadcast_ss(a + o3);
     c30 = _mm256_fmadd_ps(x, b0, c30);
     c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a + 4);
+    x = _mm256_broadcast_ss(a + o4);
     c40 = _mm256_fmadd_ps(x, b0, c40);
     c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a + 5);
+    x = _mm256_broadcast_ss(a + o5);
     c50 = _mm256_fmadd_ps(x, b0, c50);
     c51 = _mm256_fmadd_ps(x, b1, c51);
-    a += MR;
-    b += NR;
+    a += cs;
+    b += ldb;
   }
   _mm256_store_ps(acc + 0, c00);
   _mm256_store_ps(acc + 8, c01);
@@ -175,9 +212,52 @@ void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict
   _mm256_store_ps(acc + 88, c51);
 #else
   for (int i = 0; i < MR * NR; ++i) acc[i] = 0.f;
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
+  for (int64_t k = 0; k < kc; ++k, a += cs, b += ldb)
     for (int r = 0; r < MR; ++r)
-      for (int c = 0; c < NR; ++c) acc[r * NR + c] += a[r] * b[c];
+      for (int c = 0; c < cols; ++c) acc[r * NR + c] += a[o[r]] * b[c];
+#endif
+}
+
+// R rows of A (row r at a + r * lda) against the 4 rows of B at b[0..3]: out[r * 4 + c] = sum_k A(r, k) * B_c(k), each
+// lane summing the depths k = lane mod 8 in order, the 8 lanes added at the end (hsum8).
+template <int R>
+void dot_tile(int64_t kc, const float* a, int64_t lda, const float* const b[4], float* out) {
+#ifdef ECHOGEN_AVX2
+  __m256 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < 4; ++c) acc[r][c] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    const __m256 b0 = _mm256_loadu_ps(b[0] + k), b1 = _mm256_loadu_ps(b[1] + k);
+    const __m256 b2 = _mm256_loadu_ps(b[2] + k), b3 = _mm256_loadu_ps(b[3] + k);
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_loadu_ps(a + r * lda + k);
+      acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+      acc[r][2] = _mm256_fmadd_ps(x, b2, acc[r][2]);
+      acc[r][3] = _mm256_fmadd_ps(x, b3, acc[r][3]);
+    }
+  }
+  if (k < kc) {  // the last kc - k < 8 depths, masked (masked-out lanes are not read and load 0)
+    alignas(32) int32_t lanes[8];
+    for (int l = 0; l < 8; ++l) lanes[l] = k + l < kc ? -1 : 0;
+    const __m256i m = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+    __m256 bv[4];
+    for (int c = 0; c < 4; ++c) bv[c] = _mm256_maskload_ps(b[c] + k, m);
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_maskload_ps(a + r * lda + k, m);
+      for (int c = 0; c < 4; ++c) acc[r][c] = _mm256_fmadd_ps(x, bv[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = simd::hsum8(acc[r][c]);
+#else
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < 4; ++c) {
+      float s = 0.f;
+      for (int64_t k = 0; k < kc; ++k) s += a[r * lda + k] * b[c][k];
+      out[r * 4 + c] = s;
+    }
 #endif
 }
 
@@ -280,7 +360,7 @@ void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB
       const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
       for (int64_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-        micro_kernel(kc, ap + ir * kc, bp + jr * kc, acc);
+        micro_kernel<true>(kc, ap + ir * kc, 1, MR, MR, bp + jr * kc, NR, NR, acc);
         store_tile(acc, c + ir * g.n + jr, g.n, rows, cols, g.alpha, pb == 0, g.beta,
                    g.bias ? g.bias + j0 + jr : nullptr);
       }
@@ -289,6 +369,53 @@ void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB
   if (pb_cache.all_depth && !shared_b) {
     pb_cache.bi = bi;
     pb_cache.j0 = j0;
+  }
+}
+
+// One (batch, row block, column block) task of a small product with one depth block, read in place: for each panel of
+// NR columns (kc x NR floats of B, at most 16 KB, stays in L1) the strips of MR rows of the block stream past it.
+void run_task_in_place(const GemmArgs& g, const Plan& p, int64_t task) {
+  const int64_t per_batch = p.mb * p.nb;
+  const int64_t bi = task / per_batch, rest = task % per_batch;
+  const int64_t i0 = (rest % p.mb) * p.mc, j0 = (rest / p.mb) * p.nc;
+  const int64_t mc = std::min(p.mc, g.m - i0), nc = std::min(p.nc, g.n - j0);
+  const int64_t rs = g.trans_a ? 1 : g.k, cs = g.trans_a ? g.m : 1;
+  const float* a = g.a + bi * g.stride_a + i0 * rs;
+  const float* b = g.b + bi * g.stride_b + j0;
+  float* c = g.c + bi * g.stride_c + i0 * g.n + j0;
+  alignas(64) float acc[MR * NR];
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      if (cols == NR) micro_kernel<false, true>(g.k, a + ir * rs, rs, cs, rows, b + jr, g.n, cols, acc);
+      else micro_kernel<false, false>(g.k, a + ir * rs, rs, cs, rows, b + jr, g.n, cols, acc);
+      store_tile(acc, c + ir * g.n + jr, g.n, rows, cols, g.alpha, true, g.beta, g.bias ? g.bias + j0 + jr : nullptr);
+    }
+  }
+}
+
+// Columns [j0, j1) of C_bi by the dot-product path: 4 columns of B (rows of the stored n x k matrix) at a time against
+// every row of A (at most kDotRows, so A stays in L1 and each B row is read once), 2 rows at a time. Columns past the
+// last repeat it and are not stored.
+void run_task_dot(const GemmArgs& g, int64_t bi, int64_t j0, int64_t j1) {
+  const float* a = g.a + bi * g.stride_a;
+  const float* b = g.b + bi * g.stride_b;
+  float* c = g.c + bi * g.stride_c;
+  alignas(64) float acc[MR * NR];
+  float out[2 * 4];
+  for (int64_t j = j0; j < j1; j += 4) {
+    const int cols = static_cast<int>(std::min<int64_t>(4, j1 - j));
+    const float* bp[4];
+    for (int q = 0; q < 4; ++q) bp[q] = b + (j + std::min(q, cols - 1)) * g.k;
+    for (int64_t i = 0; i < g.m; i += 2) {
+      const int rows = static_cast<int>(std::min<int64_t>(2, g.m - i));
+      if (rows == 2) dot_tile<2>(g.k, a + i * g.k, g.k, bp, out);
+      else dot_tile<1>(g.k, a + i * g.k, g.k, bp, out);
+      for (int r = 0; r < rows; ++r)
+        for (int q = 0; q < cols; ++q) acc[r * NR + q] = out[r * 4 + q];
+      store_tile(acc, c + i * g.n + j, g.n, rows, cols, g.alpha, true, g.beta, g.bias ? g.bias + j : nullptr);
+    }
   }
 }
 
@@ -310,8 +437,28 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0) return empty_product(g);
   const bool serial = g.batch * g.m * g.n * g.k < kSerialMacs;
+  if (!g.trans_a && g.trans_b && g.m <= kDotRows) {
+    const int64_t blocks = ceil_div(g.n, kDotCols);
+    auto dot = [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t j0 = (t % blocks) * kDotCols;
+        run_task_dot(g, t / blocks, j0, std::min(g.n, j0 + kDotCols));
+      }
+    };
+    if (serial) dot(0, g.batch * blocks);
+    else pool.parallel_for(g.batch * blocks, 1, dot);
+    return;
+  }
   const Plan p = make_plan(g, serial ? 1 : pool.size());
   const int64_t tasks = g.batch * p.mb * p.nb;
+  if (!g.trans_b && p.kb == 1 && g.batch * g.m * g.n * g.k < kInPlaceMacs) {
+    auto in_place = [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) run_task_in_place(g, p, t);
+    };
+    if (serial) in_place(0, tasks);
+    else pool.parallel_for(tasks, 1, in_place);
+    return;
+  }
   // all depth blocks of a B panel when that is at most 4 MB (L3 holds it; the dW products of 5,008 rows need 2.5 MB); else one at a time
   const bool all_depth = p.mb > 1 && p.nc * p.kc * p.kb <= (int64_t{1} << 20);
   // With several threads and several row blocks, op(B) is packed once, every panel in parallel, into one buffer the

@@ -32,6 +32,28 @@ describe.each(devices())('nn ops on %s', (device) => {
     }
   });
 
+  // The CPU GEMM has three paths: small products with one depth block read in place (no packing, up to 4M
+  // multiply-adds and K = 256), up to 16 rows against a transposed B as dot products (K in 8-lane steps plus a masked
+  // tail), and the packed one. Sizes on both sides of each bound, partial row strips and column panels, every
+  // transpose and a B shared by the batch.
+  test('matmul forward on both sides of the CPU GEMM paths\' bounds, every transpose', () => {
+    for (const [m, kk, n] of [[127, 256, 127], [131, 256, 131], [40, 257, 48], [7, 19, 5], [6, 16, 16], [13, 3, 33],
+      [16, 130, 70], [17, 64, 70], [8, 128, 1000], [1, 300, 9]])
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          const as = ta ? [kk, m] : [m, kk], bs = tb ? [n, kk] : [kk, n];
+          for (const [aShape, bShape] of [[as, bs], [[3, ...as], bs], [[2, ...as], [2, ...bs]]]) {
+            const a = Float64Array.from(Float32Array.from(R.uniform(aShape.reduce((x, y) => x * y, 1))));
+            const b = Float64Array.from(Float32Array.from(R.uniform(bShape.reduce((x, y) => x * y, 1))));
+            const out = ops.matmul(eg.tensor(Float32Array.from(a), aShape, { device }), eg.tensor(Float32Array.from(b), bShape, { device }),
+              { transA: ta, transB: tb });
+            const ref = R.matmul(a, aShape, b, bShape, ta, tb);
+            expect(out.shape).toEqual(ref.shape);
+            expect(R.relErr(out.toArray(), ref.out)).toBeLessThan(1e-5);
+          }
+        }
+  });
+
   test('linear with and without bias, 1-D and 3-D inputs', () => {
     const [inF, outF] = [6, 5];
     for (const xShape of [[inF], [3, inF], [2, 3, inF]]) {
