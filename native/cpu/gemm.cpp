@@ -37,9 +37,10 @@ constexpr int64_t kSerialMacs = 1 << 19;
 #define ECHOGEN_GEMM_IN_PLACE_MACS (int64_t{1} << 22)
 #endif
 constexpr int64_t kInPlaceMacs = ECHOGEN_GEMM_IN_PLACE_MACS;
-// Up to this many rows of A (not transposed) against a transposed B, C is computed as dot products (dot_tile): at
-// decoding's 1-8 rows, packing the weight cost more than the product.
-constexpr int64_t kDotRows = 16;
+// Up to this many rows of A (not transposed) against a transposed B, C is computed as dot products (dot_tile): for one
+// row of a decoding step packing the weight cost more than the product (x W^T, 1 x 128 -> 384 and -> 2,048: 2.5-3x
+// faster; 4 rows 1.5x; 8 rows about even; 12 and 16 rows slower than packing; docs/profile.md).
+constexpr int64_t kDotRows = 8;
 // Columns of C a task of the dot-product path computes.
 constexpr int64_t kDotCols = 64;
 // Below this many, op(B) is not packed in a fork/join of its own before the tasks (each task packs

@@ -80,8 +80,8 @@ std::vector<GemmShape> shapes() {
   cs.push_back({false, true, 1, 1, 300, 257, false, true, 1.f, 0.f});     // a GEMV (decoding)
   cs.push_back({false, false, 1, 300, 1, 64, false, false, 1.f, 1.f});
   cs.push_back({true, false, 4, 7, 9, 0, false, true, 1.f, 2.f});         // empty product
-  // the unpacked paths with beta != 0: dot products (m <= 16, B transposed) and in place (one depth block)
-  cs.push_back({false, true, 2, 9, 70, 45, false, true, 0.5f, 0.25f});
+  // the unpacked paths with beta != 0: dot products (m <= 8, B transposed) and in place (one depth block)
+  cs.push_back({false, true, 2, 7, 70, 45, false, true, 0.5f, 0.25f});
   cs.push_back({false, false, 2, 40, 70, 200, true, true, 1.f, -0.5f});
   cs.push_back({true, false, 1, 33, 20, 100, false, false, 2.f, 0.5f});
   return cs;

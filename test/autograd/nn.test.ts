@@ -33,7 +33,7 @@ describe.each(devices())('nn ops on %s', (device) => {
   });
 
   // The CPU GEMM has three paths: small products with one depth block read in place (no packing, up to 4M
-  // multiply-adds and K = 256), up to 16 rows against a transposed B as dot products (K in 8-lane steps plus a masked
+  // multiply-adds and K = 256), up to 8 rows against a transposed B as dot products (K in 8-lane steps plus a masked
   // tail), and the packed one. Sizes on both sides of each bound, partial row strips and column panels, every
   // transpose and a B shared by the batch.
   test('matmul forward on both sides of the CPU GEMM paths\' bounds, every transpose', () => {
