@@ -33,10 +33,7 @@ constexpr int64_t kPackSlack = 8;
 constexpr int64_t kSerialMacs = 1 << 19;
 // Below this many multiply-adds (and with K <= kKcMax, B not transposed) the operands are read in place, since
 // packing them costs a sizable share of so small a product (docs/profile.md).
-#ifndef ECHOGEN_GEMM_IN_PLACE_MACS
-#define ECHOGEN_GEMM_IN_PLACE_MACS (int64_t{1} << 22)
-#endif
-constexpr int64_t kInPlaceMacs = ECHOGEN_GEMM_IN_PLACE_MACS;
+constexpr int64_t kInPlaceMacs = int64_t{1} << 22;
 // Up to this many rows of A (not transposed) against a transposed B, C is computed as dot products (dot_tile): for one
 // row of a decoding step packing the weight cost more than the product (x W^T, 1 x 128 -> 384 and -> 2,048: 2.5-3x
 // faster; 4 rows 1.5x; 8 rows about even; 12 and 16 rows slower than packing; docs/profile.md).
