@@ -171,7 +171,7 @@ const TRAIN_OPTIONS: OptionTable = {
   out: { type: 'string', value: 'DIR', description: 'run directory: checkpoints, log.jsonl, stage-*/ and the final model/' },
   stages: { type: 'string', value: 'LIST', description: `stages to run, in order (${STAGES.join(', ')})`, default: 'tiny pmtp,djo,cycle-rl; small pmtp,djo' },
   preset: { type: 'string', value: 'NAME', description: 'model size: tiny or small', default: 'tiny' },
-  steps: { type: 'string', value: 'N|stage=N,...', description: `optimiser steps, ${LIMITS.steps.min} to ${LIMITS.steps.max} (one number for every stage, or per stage)`, default: 'tiny pmtp=300,djo=100,cycle-rl=20; small pmtp=12000,djo=200,cycle-rl=40' },
+  steps: { type: 'string', value: 'N|stage=N,...', description: `optimiser steps, ${LIMITS.steps.min} to ${LIMITS.steps.max} (one number for every stage, or per stage)`, default: 'tiny pmtp=300,djo=100,cycle-rl=20; small pmtp=9000,djo=200,cycle-rl=40' },
   batch: { type: 'string', value: 'B', description: `scenes per PMTP/DJO step, ${LIMITS.batch.min} to ${LIMITS.batch.max}; refused when its estimated memory exceeds ${MEMORY_SHARE * 100}% of this machine's`, default: '8' },
   group: { type: 'string', value: 'G', description: `Cycle RL samples per layout, ${LIMITS.group.min} to ${LIMITS.group.max}`, default: '8' },
   seed: { type: 'string', value: 'S', description: `seed of the data, the initialisation and the noise, 0 to ${MAX_SEED}`, default: '0' },

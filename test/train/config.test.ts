@@ -13,6 +13,7 @@ describe('configFromArgs', () => {
     expect(c.mix).toEqual({ joint: 1, l2i: 0, i2l: 1 });
     expect(c.hard).toBe(true);
     expect(configFromArgs({ steps: '5' }).steps).toEqual({ pmtp: 5, djo: 5, 'cycle-rl': 5 });
+    expect(configFromArgs({ preset: 'small' }).steps).toEqual({ pmtp: 9000, djo: 200, 'cycle-rl': 40 });
     expect(configFromArgs({ preset: 'small' }).looseScenes).toBe(0);
     expect(configFromArgs({ preset: 'small', 'loose-scenes': '0.25' }).looseScenes).toBe(0.25);
     expect(configFromArgs({ preset: 'small' }).textWeight).toBe(2);
