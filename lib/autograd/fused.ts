@@ -49,10 +49,11 @@ function permuteAs(x: Tensor, shape: number[], dims: number[]): Tensor {
 
 /**
  * Multi-head attention from one packed projection: qkv [B, T, 3*H*Dh] (the q, k and v of every
- * token side by side, each H heads of Dh) -> [B, T, H*Dh], the heads' outputs side by side. One tape
- * node: its backward writes d(qkv) with one concat and one permute, where splitting with three
- * slices would build three zero-padded gradients of qkv's size and sum them. `kvAppend` (decoding,
- * under noGrad) replaces k and v by what it returns, the keys and values of every position so far.
+ * token side by side, each H heads of Dh) -> [B, T, H*Dh], the heads' outputs side by side. The
+ * kernels read q, k and v where the projection wrote them and write the heads merged, forward and
+ * backward (d(qkv) in one tensor), so nothing is copied. `kvAppend` (decoding, under noGrad)
+ * replaces k and v by what it returns, the keys and values of every position so far: that path
+ * splits qkv into [B, H, T, Dh] tensors, the cache's layout.
  */
 export function packedAttention(qkv: Tensor, heads: number, opts: AttentionOptions & { kvAppend?: KvAppend } = {}): Tensor {
   tensorArg(qkv, 'packedAttention', 'qkv');
@@ -61,36 +62,29 @@ export function packedAttention(qkv: Tensor, heads: number, opts: AttentionOptio
     throw new RangeError(`packedAttention: qkv must have shape [B, T, 3 * heads * headDim] with heads = ${heads} >= 1, got [${qkv.shape}]`);
   }
   const { kvAppend, ...attn } = opts;
-  if (kvAppend && isGradEnabled()) throw new Error('packedAttention: kvAppend (decoding with a KV cache) must run under ops.noGrad()');
+  if (kvAppend) return cachedAttention(qkv, H, attn, kvAppend);
+  const { out, lse } = kernels.packedAttention(qkv, H, attn);
+  return record(out, 'packedAttention', [qkv], (g) => [kernels.packedAttentionBackward(qkv, out, lse, g, H, attn).dqkv], [lse]);
+}
+
+/** packedAttention's decoding step: k and v appended to a cache in [B, H, T, Dh]; no gradient. */
+function cachedAttention(qkv: Tensor, H: number, attn: AttentionOptions, kvAppend: KvAppend): Tensor {
+  if (isGradEnabled()) throw new Error('packedAttention: kvAppend (decoding with a KV cache) must run under ops.noGrad()');
   const [B, T, C] = qkv.shape, D = C / 3, Dh = D / H;
   const split = permuteAs(qkv, [B, T, 3, H, Dh], [2, 0, 3, 1, 4]);
   const part = (i: number): Tensor => view(kernels.support.slice(split, 0, i, i + 1), [B, H, T, Dh]);
   const q = part(0);
   let k = part(1), v = part(2);
   split.dispose();
-  if (kvAppend) {
-    const appended = kvAppend(k, v);
-    if (appended.k !== k) k.dispose();
-    if (appended.v !== v) v.dispose();
-    ({ k, v } = appended);
-  }
+  const appended = kvAppend(k, v);
+  if (appended.k !== k) k.dispose();
+  if (appended.v !== v) v.dispose();
+  ({ k, v } = appended);
   const { out, lse } = kernels.attention(q, k, v, attn);
   const y = view(kernels.support.permute(out, [0, 2, 1, 3]), [B, T, D]);
-  if (kvAppend) {
-    // k and v now belong to the cache; no backward can follow a cache.
-    for (const t of [q, out, lse]) t.dispose();
-    return y;
-  }
-  return record(y, 'packedAttention', [qkv], (g) => {
-    const g4 = permuteAs(g, [B, T, H, Dh], [0, 2, 1, 3]);
-    const r = kernels.attentionBackward(q, k, v, out, lse, g4, attn);
-    g4.dispose();
-    const d5 = kernels.support.concat([r.dq, r.dk, r.dv], 0);
-    for (const t of [r.dq, r.dk, r.dv]) t.dispose();
-    const dqkv = view(permuteAs(d5, [3, B, H, T, Dh], [1, 3, 0, 2, 4]), [B, T, C]);
-    d5.dispose();
-    return [dqkv];
-  }, [q, k, v, out, lse]);
+  // k and v now belong to the cache.
+  for (const t of [q, out, lse]) t.dispose();
+  return y;
 }
 
 /**

@@ -38,3 +38,24 @@ export const { sync: attention, async: attentionAsync } =
 export const { sync: attentionBackward, async: attentionBackwardAsync } =
   kernelOp<[q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, opts?: AttentionOptions],
   AttentionGradients>('attentionBackward');
+
+export interface PackedAttentionResult {
+  /** [B,T,H*D]: each token's heads side by side. */
+  out: Tensor;
+  /** [B,H,T], as attention's. */
+  lse: Tensor;
+}
+
+/**
+ * Self-attention read in place from a fused projection: qkv [B,T,3*H*D] holds each token's q, k
+ * and v, each `heads` heads of D (D in [8,128]) side by side. The result is attention(q, k, v)
+ * with the heads merged back, out [B,T,H*D]: the same kernels as `attention`, which read and write
+ * these layouts directly instead of copying to [B,H,T,D] and back. The mask is [T,T] or [B,T,T].
+ */
+export const { sync: packedAttention, async: packedAttentionAsync } =
+  kernelOp<[qkv: Tensor, heads: number, opts?: AttentionOptions], PackedAttentionResult>('packedAttentionForward');
+
+/** d(loss)/d(qkv) [B,T,3*H*D] of packedAttention given dOut [B,T,H*D], from its out and lse. */
+export const { sync: packedAttentionBackward, async: packedAttentionBackwardAsync } =
+  kernelOp<[qkv: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, heads: number, opts?: AttentionOptions],
+  { dqkv: Tensor }>('packedAttentionBackward');

@@ -53,6 +53,16 @@ struct Visibility {
   }
 };
 
+// The operands' layouts resolved (echogen/attention.h) and where a (b, h)'s rows start in each.
+struct Layouts {
+  AttentionLayout q, k, v, o;
+  int64_t H;
+  explicit Layouts(const AttentionParams& p)
+      : q(resolve_layout(p.q_layout, p.H, p.Tq, p.D)), k(resolve_layout(p.k_layout, p.H, p.Tk, p.D)),
+        v(resolve_layout(p.v_layout, p.H, p.Tk, p.D)), o(resolve_layout(p.o_layout, p.H, p.Tq, p.D)), H(p.H) {}
+  int64_t head(const AttentionLayout& l, int64_t bh) const { return bh / H * l.batch + bh % H * l.head; }
+};
+
 // Grows (never shrinks) a thread's scratch buffer.
 float* scratch(std::vector<float>& buf, int64_t n) {
   if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
@@ -66,15 +76,15 @@ constexpr int64_t kMaxQueryBlock = 64, kMaxKeyBlock = 64;
 // Per key block: K^T [D x bk] then V [bk x Dp].
 inline int64_t packed_block_floats(int64_t bk, int64_t D, int64_t Dp) { return bk * (D + Dp); }
 
-void pack_keys(const AttentionParams& p, int64_t bh, int64_t k0, int64_t bk, const float* k, const float* v,
-               float* dst) {
+void pack_keys(const AttentionParams& p, const Layouts& L, int64_t bh, int64_t k0, int64_t bk, const float* k,
+               const float* v, float* dst) {
   const int64_t D = p.D, Dp = round_up(D, kW), kn = std::min(bk, p.Tk - k0);
-  pack_transposed(dst, k + (bh * p.Tk + k0) * D, kn, bk, D);
-  pack_rows(dst + D * bk, v + (bh * p.Tk + k0) * D, kn, bk, D, Dp, 1.f);
+  pack_transposed(dst, k + L.head(L.k, bh) + k0 * L.k.row, L.k.row, kn, bk, D);
+  pack_rows(dst + D * bk, v + L.head(L.v, bh) + k0 * L.v.row, L.v.row, kn, bk, D, Dp, 1.f);
 }
 
-void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq, int64_t bqp, int64_t bk,
-                   const float* q, const float* packed, float* out, float* lse) {
+void forward_block(const AttentionParams& p, const Layouts& L, int64_t bh, int64_t q0, int64_t bq, int64_t bqp,
+                   int64_t bk, const float* q, const float* packed, float* out, float* lse) {
   const int64_t D = p.D, Dp = round_up(D, kW), Tk = p.Tk;
   thread_local std::vector<float> buf;
   float* qs = scratch(buf, 2 * bqp * Dp + bqp * bk + 2 * bqp);
@@ -82,7 +92,7 @@ void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq,
   float* s = o + bqp * Dp;
   float* m = s + bqp * bk;
   float* l = m + bqp;
-  pack_rows(qs, q + (bh * p.Tq + q0) * D, bq, bqp, D, Dp, p.scale * kLog2e);
+  pack_rows(qs, q + L.head(L.q, bh) + q0 * L.q.row, L.q.row, bq, bqp, D, Dp, p.scale * kLog2e);
   std::fill(o, o + bqp * Dp, 0.f);
   std::fill(m, m + bqp, -INFINITY);
   std::fill(l, l + bqp, 0.f);
@@ -109,7 +119,7 @@ void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq,
   }
   for (int64_t r = 0; r < bq; ++r) {
     const float inv = online_softmax_inv_sum(m[r], l[r]);
-    float* dst = out + (bh * p.Tq + q0 + r) * D;
+    float* dst = out + L.head(L.o, bh) + (q0 + r) * L.o.row;
     for (int64_t c = 0; c < D; ++c) dst[c] = o[r * Dp + c] * inv;
     lse[bh * p.Tq + q0 + r] = online_softmax_lse(m[r], l[r]);
   }
@@ -119,12 +129,14 @@ void forward_block(const AttentionParams& p, int64_t bh, int64_t q0, int64_t bq,
 
 struct BackwardTask {
   const AttentionParams& p;
+  const Layouts& L;
   const float *q, *k, *v, *out, *lse, *dout;
   int64_t bqp, bk;  // query block (a multiple of 4) and key block (a multiple of 8)
 
-  // Accumulates into dq_acc ([Tq x D], this task's own buffer) and writes dk, dv of keys [ks0, ks1).
-  void run(int64_t bh, int64_t ks0, int64_t ks1, float* dq_acc, float* dk, float* dv) const {
-    const int64_t D = p.D, Dp = round_up(D, kW), Tq = p.Tq, Tk = p.Tk;
+  // Writes this (b, h)'s dq share to dq_acc (Tq rows, row stride ldq) and dk, dv of keys [ks0, ks1)
+  // (this (b, h)'s rows of dk and dv, in k's and v's layouts).
+  void run(int64_t bh, int64_t ks0, int64_t ks1, float* dq_acc, int64_t ldq, float* dk, float* dv) const {
+    const int64_t D = p.D, Dp = round_up(D, kW), Tq = p.Tq;
     const int64_t nqb = (Tq + bqp - 1) / bqp, Tqp = nqb * bqp;
     thread_local std::vector<float> buf_rows, buf_keys, buf_tile;
     float* qs = scratch(buf_rows, 3 * Tqp * Dp + 2 * Tqp);
@@ -140,27 +152,29 @@ struct BackwardTask {
     float* s = scratch(buf_tile, 2 * bqp * bk);
     float* ds = s + bqp * bk;
 
-    const int64_t row0 = bh * Tq;
-    pack_rows(qs, q + row0 * D, Tq, Tqp, D, Dp, p.scale * kLog2e);
-    pack_rows(dos, dout + row0 * D, Tq, Tqp, D, Dp, 1.f);
+    const float* obh = out + L.head(L.o, bh);
+    const float* dobh = dout + L.head(L.o, bh);
+    pack_rows(qs, q + L.head(L.q, bh), L.q.row, Tq, Tqp, D, Dp, p.scale * kLog2e);
+    pack_rows(dos, dobh, L.o.row, Tq, Tqp, D, Dp, 1.f);
     std::fill(dqs, dqs + Tqp * Dp, 0.f);
     for (int64_t i = 0; i < Tqp; ++i) {
       // D_i = rowsum(dO * O): the softmax backward's per-row constant, computed once.
       double d = 0;
       if (i < Tq)
-        for (int64_t c = 0; c < D; ++c) d += static_cast<double>(dout[(row0 + i) * D + c]) * out[(row0 + i) * D + c];
+        for (int64_t c = 0; c < D; ++c) d += static_cast<double>(dobh[i * L.o.row + c]) * obh[i * L.o.row + c];
       delta[i] = static_cast<float>(d);
-      pivot[i] = i < Tq ? lse_to_pivot(lse[row0 + i]) : INFINITY;  // padded rows get p = 0
+      pivot[i] = i < Tq ? lse_to_pivot(lse[bh * Tq + i]) : INFINITY;  // padded rows get p = 0
     }
     const Visibility vis(p, bh / p.H);
-    const float* kbh = k + bh * Tk * D;
-    const float* vbh = v + bh * Tk * D;
+    const float* kbh = k + L.head(L.k, bh);
+    const float* vbh = v + L.head(L.v, bh);
+    const int64_t ldk = L.k.row, ldv = L.v.row;
 
     for (int64_t k0 = ks0; k0 < ks1; k0 += bk) {
       const int64_t k1 = std::min(ks1, k0 + bk), kn = k1 - k0;
-      pack_transposed(kt, kbh + k0 * D, kn, bk, D);
-      pack_transposed(vt, vbh + k0 * D, kn, bk, D);
-      pack_rows(kp, kbh + k0 * D, kn, bk, D, Dp, 1.f);
+      pack_transposed(kt, kbh + k0 * ldk, ldk, kn, bk, D);
+      pack_transposed(vt, vbh + k0 * ldv, ldv, kn, bk, D);
+      pack_rows(kp, kbh + k0 * ldk, ldk, kn, bk, D, Dp, 1.f);
       std::fill(dka, dka + 2 * bk * Dp, 0.f);
       // causal: query blocks that end before this key block's diagonal see none of it
       const int64_t first = p.causal ? std::max<int64_t>(0, (k0 - vis.offset) / bqp) : 0;
@@ -184,12 +198,12 @@ struct BackwardTask {
       // Qs carries scale*log2(e); dK = scale * dS^T Q = ln2 * dS^T Qs.
       for (int64_t j = 0; j < kn; ++j)
         for (int64_t c = 0; c < D; ++c) {
-          dk[(k0 + j) * D + c] = dka[j * Dp + c] * kLn2;
-          dv[(k0 + j) * D + c] = dva[j * Dp + c];
+          dk[(k0 + j) * ldk + c] = dka[j * Dp + c] * kLn2;
+          dv[(k0 + j) * ldv + c] = dva[j * Dp + c];
         }
     }
     for (int64_t i = 0; i < Tq; ++i)
-      for (int64_t c = 0; c < D; ++c) dq_acc[i * D + c] = dqs[i * Dp + c] * p.scale;
+      for (int64_t c = 0; c < D; ++c) dq_acc[i * ldq + c] = dqs[i * Dp + c] * p.scale;
   }
 };
 
@@ -199,6 +213,7 @@ void attention_forward(ThreadPool& pool, const AttentionParams& p, const float* 
                        float* out, float* lse) {
   const int64_t BH = p.B * p.H;
   if (BH == 0 || p.Tq == 0) return;
+  const Layouts L(p);
   // Enough query blocks that every thread gets several tasks, but none smaller than 8 rows.
   int64_t nqb = (p.Tq + kMaxQueryBlock - 1) / kMaxQueryBlock;
   const int64_t want = (4 * pool.size() + BH - 1) / BH;
@@ -215,12 +230,12 @@ void attention_forward(ThreadPool& pool, const AttentionParams& p, const float* 
   float* packed = scratch(packed_buf, BH * per_bh);
   pool.parallel_for(BH * nkb, 4, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
-      pack_keys(p, t / nkb, (t % nkb) * bk, bk, k, v, packed + t * packed_block_floats(bk, D, Dp));
+      pack_keys(p, L, t / nkb, (t % nkb) * bk, bk, k, v, packed + t * packed_block_floats(bk, D, Dp));
   });
   pool.parallel_for(BH * nqb, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / nqb, q0 = (t % nqb) * bq;
-      forward_block(p, bh, q0, std::min(bq, p.Tq - q0), bqp, bk, q, packed + bh * per_bh, out, lse);
+      forward_block(p, L, bh, q0, std::min(bq, p.Tq - q0), bqp, bk, q, packed + bh * per_bh, out, lse);
     }
   });
   if (packed_buf.size() > (size_t{16} << 20)) std::vector<float>().swap(packed_buf);  // > 64 MB: give it back
@@ -230,13 +245,18 @@ void attention_backward(ThreadPool& pool, const AttentionParams& p, const float*
                         const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const int64_t BH = p.B * p.H, Tq = p.Tq, Tk = p.Tk, D = p.D;
   if (BH == 0) return;
+  const Layouts L(p);
   if (Tq == 0 || Tk == 0) {  // nothing attends: every gradient is 0
-    std::fill(dq, dq + BH * Tq * D, 0.f);
-    std::fill(dk, dk + BH * Tk * D, 0.f);
-    std::fill(dv, dv + BH * Tk * D, 0.f);
+    const auto zero = [&](float* x, const AttentionLayout& l, int64_t T) {
+      for (int64_t bh = 0; bh < BH; ++bh)
+        for (int64_t t = 0; t < T; ++t) std::fill_n(x + L.head(l, bh) + t * l.row, D, 0.f);
+    };
+    zero(dq, L.q, Tq);
+    zero(dk, L.k, Tk);
+    zero(dv, L.v, Tk);
     return;
   }
-  const BackwardTask task{p, q, k, v, out, lse, dout, balanced_block(Tq, kMaxQueryBlock, 4),
+  const BackwardTask task{p, L, q, k, v, out, lse, dout, balanced_block(Tq, kMaxQueryBlock, 4),
                           balanced_block(Tk, kMaxKeyBlock, kW)};
   // Split the keys of each (b, h) into chunks only when (b, h) alone cannot keep the threads busy;
   // each chunk then adds its dq into a buffer of its own, summed afterwards (no races, no atomics).
@@ -249,17 +269,21 @@ void attention_backward(ThreadPool& pool, const AttentionParams& p, const float*
       const int64_t bh = t / splits, sp = t % splits;
       const int64_t ks0 = std::min(Tk, sp * blocks_per_split * task.bk);
       const int64_t ks1 = std::min(Tk, ks0 + blocks_per_split * task.bk);
-      float* dq_acc = splits > 1 ? partial.data() + (sp * BH + bh) * Tq * D : dq + bh * Tq * D;
-      task.run(bh, ks0, ks1, dq_acc, dk + bh * Tk * D, dv + bh * Tk * D);
+      if (splits > 1) task.run(bh, ks0, ks1, partial.data() + (sp * BH + bh) * Tq * D, D, dk + L.head(L.k, bh), dv + L.head(L.v, bh));
+      else task.run(bh, ks0, ks1, dq + L.head(L.q, bh), L.q.row, dk + L.head(L.k, bh), dv + L.head(L.v, bh));
     }
   });
   if (splits == 1) return;
+  // dq = the splits' shares summed, row by row into q's layout.
   const int64_t n = BH * Tq * D;
-  pool.parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      float acc = 0.f;
-      for (int64_t sp = 0; sp < splits; ++sp) acc += partial[sp * n + i];
-      dq[i] = acc;
+  pool.parallel_for(BH * Tq, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* dst = dq + L.head(L.q, r / Tq) + (r % Tq) * L.q.row;
+      for (int64_t c = 0; c < D; ++c) {
+        float acc = 0.f;
+        for (int64_t sp = 0; sp < splits; ++sp) acc += partial[sp * n + r * D + c];
+        dst[c] = acc;
+      }
     }
   });
 }

@@ -141,13 +141,14 @@ inline void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 
 // ---- packing and masking ----
 
-// dst[r][c] = src[r][c] * mul for r < rows, c < D; zero in the padding up to rows_p x Dp.
-inline void pack_rows(float* dst, const float* src, int64_t rows, int64_t rows_p, int64_t D, int64_t Dp, float mul) {
+// dst[r][c] = src[r * lds + c] * mul for r < rows, c < D; zero in the padding up to rows_p x Dp.
+inline void pack_rows(float* dst, const float* src, int64_t lds, int64_t rows, int64_t rows_p, int64_t D, int64_t Dp,
+                      float mul) {
   for (int64_t r = 0; r < rows_p; ++r) {
     float* d = dst + r * Dp;
     int64_t c = 0;
     if (r < rows) {
-      const float* sr = src + r * D;
+      const float* sr = src + r * lds;
 #ifdef ECHOGEN_AVX2
       const __m256 m = _mm256_set1_ps(mul);
       for (; c + kW <= D; c += kW) _mm256_storeu_ps(d + c, _mm256_mul_ps(_mm256_loadu_ps(sr + c), m));
@@ -168,20 +169,20 @@ inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd)
 }
 #endif
 
-// dst[c][r] = src[r][c] (D x cols_p, zero past `rows`): keys along the contiguous axis.
-inline void pack_transposed(float* dst, const float* src, int64_t rows, int64_t cols_p, int64_t D) {
+// dst[c][r] = src[r * lds + c] (D x cols_p, zero past `rows`): keys along the contiguous axis.
+inline void pack_transposed(float* dst, const float* src, int64_t lds, int64_t rows, int64_t cols_p, int64_t D) {
   int64_t r0 = 0;
 #ifdef ECHOGEN_AVX2
   for (; r0 + 8 <= rows; r0 += 8) {
     int64_t c = 0;
-    for (; c + 8 <= D; c += 8) transpose8x8(src + r0 * D + c, D, dst + c * cols_p + r0, cols_p);
+    for (; c + 8 <= D; c += 8) transpose8x8(src + r0 * lds + c, lds, dst + c * cols_p + r0, cols_p);
     for (; c < D; ++c)
-      for (int64_t r = r0; r < r0 + 8; ++r) dst[c * cols_p + r] = src[r * D + c];
+      for (int64_t r = r0; r < r0 + 8; ++r) dst[c * cols_p + r] = src[r * lds + c];
   }
 #endif
   for (int64_t c = 0; c < D; ++c) {
     float* d = dst + c * cols_p;
-    for (int64_t r = r0; r < rows; ++r) d[r] = src[r * D + c];
+    for (int64_t r = r0; r < rows; ++r) d[r] = src[r * lds + c];
     for (int64_t r = rows; r < cols_p; ++r) d[r] = 0.f;
   }
 }

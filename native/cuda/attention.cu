@@ -31,24 +31,32 @@ struct DevParams {
   bool causal;
   const int32_t* mask;
   bool mask_batched;
+  AttentionLayout q, k, v, o;  // resolved (echogen/attention.h)
 };
 
 DevParams device_params(const AttentionParams& p) {
-  return {p.H, p.Tq, p.Tk, static_cast<int>(p.D), p.scale, p.scale * kLog2e, p.causal, p.mask, p.mask_batched};
+  return {p.H, p.Tq, p.Tk, static_cast<int>(p.D), p.scale, p.scale * kLog2e, p.causal, p.mask, p.mask_batched,
+          resolve_layout(p.q_layout, p.H, p.Tq, p.D), resolve_layout(p.k_layout, p.H, p.Tk, p.D),
+          resolve_layout(p.v_layout, p.H, p.Tk, p.D), resolve_layout(p.o_layout, p.H, p.Tq, p.D)};
+}
+
+// Where row t of (b, h) = bh of an operand in layout l starts.
+__device__ __forceinline__ int64_t row_at(const AttentionLayout& l, int64_t H, int64_t bh, int64_t t) {
+  return bh / H * l.batch + bh % H * l.head + t * l.row;
 }
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 
-// rows x DP tile of a [T, D] matrix into shared memory (row stride `stride`), zero outside
-// [rows_valid, D); consecutive threads read consecutive floats of the contiguous rows.
+// rows x DP tile of a matrix with rows of D floats lds apart into shared memory (row stride
+// `stride`), zero outside [rows_valid, D); consecutive threads read consecutive floats of a row.
 template <int DP>
-__device__ __forceinline__ void load_tile(float* dst, int stride, const float* src, int rows, int rows_valid, int D,
-                                          float mul) {
+__device__ __forceinline__ void load_tile(float* dst, int stride, const float* src, int64_t lds, int rows,
+                                          int rows_valid, int D, float mul) {
   for (int idx = threadIdx.x; idx < rows * DP; idx += kThreads) {
     const int r = idx / DP, d = idx % DP;
-    dst[r * stride + d] = (r < rows_valid && d < D) ? src[static_cast<int64_t>(r) * D + d] * mul : 0.f;
+    dst[r * stride + d] = (r < rows_valid && d < D) ? src[r * lds + d] * mul : 0.f;
   }
 }
 
@@ -96,8 +104,8 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
   const int D = p.D, Dr = (D + 3) & ~3;
   const int32_t* mask_b = p.mask ? p.mask + (p.mask_batched ? (bh / p.H) * p.Tq * p.Tk : 0) : nullptr;
 
-  load_tile<DP>(Qs, C::QS, q + (bh * p.Tq + q0) * D, C::BQ, static_cast<int>(min64(C::BQ, p.Tq - q0)), D,
-                p.scale_log2);
+  load_tile<DP>(Qs, C::QS, q + row_at(p.q, p.H, bh, q0), p.q.row, C::BQ, static_cast<int>(min64(C::BQ, p.Tq - q0)),
+                D, p.scale_log2);
   float m[4], l[4], o[4][C::NC];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -113,8 +121,8 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
     __syncthreads();  // the previous tile's readers are done with Ks, Vs, Ms
     if (mask_b && !__syncthreads_or(load_visibility(Ms, p, mask_b, q0, k0, C::BQ, BK))) continue;  // all masked
     const int kn = static_cast<int>(min64(BK, p.Tk - k0));
-    load_tile<DP>(Ks, C::QS, k + (bh * p.Tk + k0) * D, BK, kn, D, 1.f);
-    load_tile<DP>(Vs, DP, v + (bh * p.Tk + k0) * D, BK, kn, D, 1.f);
+    load_tile<DP>(Ks, C::QS, k + row_at(p.k, p.H, bh, k0), p.k.row, BK, kn, D, 1.f);
+    load_tile<DP>(Vs, DP, v + row_at(p.v, p.H, bh, k0), p.v.row, BK, kn, D, 1.f);
     __syncthreads();
 
     float s[4][C::NJ];
@@ -184,7 +192,7 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
 #pragma unroll
     for (int c = 0; c < C::NC; ++c) {
       const int col = cg + 8 * c;
-      if (col < D) out[(bh * p.Tq + qi) * D + col] = o[i][c] * inv;
+      if (col < D) out[row_at(p.o, p.H, bh, qi) + col] = o[i][c] * inv;
     }
     if (cg == 0) lse[bh * p.Tq + qi] = online_softmax_lse(m[i], lsum);
   }
@@ -204,13 +212,20 @@ void launch_forward(cudaStream_t stream, const AttentionParams& ap, const float*
 
 // ---------------------------------------------------------------- backward
 
-__global__ void attention_bwd_delta(const float* __restrict__ out, const float* __restrict__ dout,
-                                    float* __restrict__ delta, int64_t rows, int D) {
+// delta[bh * Tq + t] = rowsum(dO * O) of that row; one warp a row. Also zeroes that row of dq,
+// which the main kernel adds its shares to.
+__global__ void attention_bwd_delta(DevParams p, const float* __restrict__ out, const float* __restrict__ dout,
+                                    float* __restrict__ delta, float* __restrict__ dq, int64_t rows) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + (threadIdx.x >> 5);
   if (row >= rows) return;
   const int lane = threadIdx.x & 31;
+  const int64_t bh = row / p.Tq, t = row % p.Tq, at = row_at(p.o, p.H, bh, t);
+  float* dq_row = dq + row_at(p.q, p.H, bh, t);
   float s = 0.f;
-  for (int c = lane; c < D; c += 32) s = fmaf(out[row * D + c], dout[row * D + c], s);
+  for (int c = lane; c < p.D; c += 32) {
+    s = fmaf(out[at + c], dout[at + c], s);
+    dq_row[c] = 0.f;
+  }
   s = warp_sum(s);
   if (lane == 0) delta[row] = s;
 }
@@ -258,8 +273,8 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
   const int kn = static_cast<int>(min64(BK, p.Tk - k0));
   const int32_t* mask_b = p.mask ? p.mask + (p.mask_batched ? (bh / p.H) * p.Tq * p.Tk : 0) : nullptr;
 
-  load_tile<DP>(Ks, C::QS, k + (bh * p.Tk + k0) * D, BK, kn, D, 1.f);
-  load_tile<DP>(Vs, C::QS, v + (bh * p.Tk + k0) * D, BK, kn, D, 1.f);
+  load_tile<DP>(Ks, C::QS, k + row_at(p.k, p.H, bh, k0), p.k.row, BK, kn, D, 1.f);
+  load_tile<DP>(Vs, C::QS, v + row_at(p.v, p.H, bh, k0), p.v.row, BK, kn, D, 1.f);
   float dka[C::JR][C::CC], dva[C::JR][C::CC];
 #pragma unroll
   for (int j = 0; j < C::JR; ++j)
@@ -272,8 +287,8 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
     __syncthreads();  // the previous query tile's readers are done
     if (mask_b && !__syncthreads_or(load_visibility(Ms, p, mask_b, q0, k0, C::BQ, BK))) continue;
     const int qn = static_cast<int>(min64(C::BQ, p.Tq - q0));
-    load_tile<DP>(Qs, C::QS, q + (bh * p.Tq + q0) * D, C::BQ, qn, D, 1.f);
-    load_tile<DP>(dOs, C::QS, dout + (bh * p.Tq + q0) * D, C::BQ, qn, D, 1.f);
+    load_tile<DP>(Qs, C::QS, q + row_at(p.q, p.H, bh, q0), p.q.row, C::BQ, qn, D, 1.f);
+    load_tile<DP>(dOs, C::QS, dout + row_at(p.o, p.H, bh, q0), p.o.row, C::BQ, qn, D, 1.f);
     for (int r = tid; r < C::BQ; r += kThreads) {
       piv[r] = r < qn ? lse_to_pivot(lse[bh * p.Tq + q0 + r]) : INFINITY;  // padded rows: P = 0
       del[r] = r < qn ? delta[bh * p.Tq + q0 + r] : 0.f;
@@ -349,7 +364,7 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
 #pragma unroll
       for (int c = 0; c < C::CC; ++c) {
         const int col = cx + C::NCX * c;
-        if (col < D) atomicAdd(dq + (bh * p.Tq + q0 + r) * D + col, dqa[i][c] * p.scale);
+        if (col < D) atomicAdd(dq + row_at(p.q, p.H, bh, q0 + r) + col, dqa[i][c] * p.scale);
       }
     }
   }
@@ -362,8 +377,8 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
     for (int c = 0; c < C::CC; ++c) {
       const int col = cx + C::NCX * c;
       if (col >= D) continue;
-      dk[(bh * p.Tk + k0 + key) * D + col] = dka[j][c] * p.scale;
-      dv[(bh * p.Tk + k0 + key) * D + col] = dva[j][c];
+      dk[row_at(p.k, p.H, bh, k0 + key) + col] = dka[j][c] * p.scale;
+      dv[row_at(p.v, p.H, bh, k0 + key) + col] = dva[j][c];
     }
   }
 }
@@ -396,14 +411,15 @@ void attention_backward(void* stream, const AttentionParams& p, const float* q, 
                         const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const int64_t rows = p.B * p.H * p.Tq;
   cudaStream_t s = as_stream(stream);
-  if (rows > 0) EG_CUDA_CHECK(cudaMemsetAsync(dq, 0, static_cast<size_t>(rows * p.D) * sizeof(float), s));
-  if (p.B * p.H * p.Tk == 0) return;
   float* delta = nullptr;
-  if (rows > 0) {
+  if (rows > 0) {  // delta, and dq zeroed (dq's rows may lie apart: no one memset)
     EG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&delta), static_cast<size_t>(rows) * sizeof(float), s));
-    attention_bwd_delta<<<ceil_div(rows, kThreads / 32), kThreads, 0, s>>>(out, dout, delta, rows,
-                                                                            static_cast<int>(p.D));
+    attention_bwd_delta<<<ceil_div(rows, kThreads / 32), kThreads, 0, s>>>(device_params(p), out, dout, delta, dq, rows);
     check_launch("attention_bwd_delta");
+  }
+  if (p.B * p.H * p.Tk == 0) {
+    if (delta) EG_CUDA_CHECK(cudaFreeAsync(delta, s));
+    return;
   }
   if (p.D <= 32) launch_backward<32, 64>(s, p, q, k, v, lse, dout, delta, dq, dk, dv);
   else if (p.D <= 64) launch_backward<64, 64>(s, p, q, k, v, lse, dout, delta, dq, dk, dv);

@@ -154,6 +154,55 @@ echogen::test::Case attention_case(const std::string& name, const Inputs& in, bo
   return c;
 }
 
+// [B,H,T,D] (contiguous) -> [B,T,parts,H,D] at `part`: the token-major layout of a fused
+// projection's output (echogen::token_major_layout).
+template <typename T>
+void token_major(const std::vector<T>& bhtd, std::vector<T>& packed, int64_t B, int64_t H, int64_t Tn, int64_t D,
+                 int64_t parts, int64_t part) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < Tn; ++t)
+        for (int64_t c = 0; c < D; ++c)
+          packed[(((b * Tn + t) * parts + part) * H + h) * D + c] = bhtd[((b * H + h) * Tn + t) * D + c];
+}
+
+// q, k and v read in place from one qkv [B,T,3*H*D] and out, dOut and dqkv in the same
+// token-major layouts (what packedAttention hands the kernels), against the same f64 reference.
+echogen::test::Case packed_case(const Shape& s) {
+  using namespace echogen::test;
+  Inputs in = make_inputs({s.B, s.H, s.Tq, s.Tq, s.D, s.causal, s.mask_rank});
+  AttentionParams p = in.p;
+  const int64_t B = p.B, H = p.H, T = p.Tq, D = p.D, HD = H * D;
+  RefOut r = reference(p, p.mask, in.q, in.k, in.v, in.dout);
+  Vec qkv(B * T * 3 * HD), dout(B * T * HD);
+  Ref out_ref(dout.size()), dqkv_ref(qkv.size());
+  const Vec* parts[3] = {&in.q, &in.k, &in.v};
+  const Ref* grads[3] = {&r.dq, &r.dk, &r.dv};
+  for (int64_t part = 0; part < 3; ++part) {
+    token_major(*parts[part], qkv, B, H, T, D, 3, part);
+    token_major(*grads[part], dqkv_ref, B, H, T, D, 3, part);
+  }
+  token_major(in.dout, dout, B, H, T, D, 1, 0);
+  token_major(r.out, out_ref, B, H, T, D, 1, 0);
+  p.q_layout = p.k_layout = p.v_layout = echogen::token_major_layout(H, T, D, 3);
+  p.o_layout = echogen::token_major_layout(H, T, D, 1);
+  const bool masked = !in.mask.empty();
+  Case c = make_case("attention packed qkv " + describe(s),
+                     {in_(qkv, "qkv"), in_(dout, "dout"), in_i32("mask", masked ? in.mask : std::vector<int32_t>(1)),
+                      out("out", dout.size(), 1e-4).with_ref(out_ref), out("lse", B * H * T, 1e-4).with_ref(r.lse),
+                      out("dqkv", qkv.size(), 1e-3).with_ref(dqkv_ref)},
+                     [=](auto be, Args& a) {
+                       AttentionParams q = p;
+                       q.mask = masked ? a.i(2) : nullptr;
+                       const float* x = a.f(0);
+                       float* d = a.f(5);
+                       attention_forward(be, q, x, x + HD, x + 2 * HD, a.f(3), a.f(4));
+                       attention_backward(be, q, x, x + HD, x + 2 * HD, a.f(3), a.f(4), a.f(1), d, d + HD, d + 2 * HD);
+                     });
+  c.flops = 3.5 * 4.0 * B * H * T * T * D / (p.causal ? 2 : 1);
+  return c;
+}
+
 }  // namespace
 
 EG_CASES(attention) {
@@ -164,6 +213,9 @@ EG_CASES(attention) {
     return cases;
   }
   for (const Shape& s : kShapes) cases.push_back(attention_case("attention " + describe(s), make_inputs(s), true));
+  // Tq = Tk (one sequence); odd T past a block, a mask, one head, several batches.
+  for (const Shape& s : {Shape{2, 3, 37, 37, 16, true, 0}, Shape{1, 2, 130, 130, 32, false, 3}, Shape{3, 1, 9, 9, 8, true, 2}})
+    cases.push_back(packed_case(s));
   // A row that sees no key must get exactly out 0 / lse -inf / dq 0, and a key no query sees
   // exactly dk = dv = 0: checked elementwise, not through a relative error.
   Inputs in = make_inputs({1, 1, 5, 9, 8, true, 2});

@@ -1,13 +1,21 @@
 // Fused attention (FlashAttention-2 style), forward and backward, on the CPU and CUDA.
-// q [B,H,Tq,D], k and v [B,H,Tk,D], out [B,H,Tq,D], lse [B,H,Tq] (natural log), all f32,
-// contiguous row-major. The Tq x Tk score matrix is never stored; the backward recomputes the
-// probabilities from lse.
+// q [B,H,Tq,D], k and v [B,H,Tk,D], out [B,H,Tq,D], lse [B,H,Tq] (natural log), all f32. q, k,
+// v and out (and their gradients) are contiguous row-major unless their AttentionLayout says
+// where each head's rows lie (a packed qkv [B,T,3*H*D] read in place); lse is always contiguous.
+// The Tq x Tk score matrix is never stored; the backward recomputes the probabilities from lse.
 #pragma once
 #include <cstdint>
 
 #include "echogen/core.h"
 
 namespace echogen {
+
+// Where row t of head h of batch b of a [B,H,T,D] operand starts: b * batch + h * head + t * row
+// floats past its pointer; its D floats are contiguous. row == 0 (the default) means contiguous
+// [B,H,T,D] (batch = H*T*D, head = T*D, row = D).
+struct AttentionLayout {
+  int64_t batch = 0, head = 0, row = 0;
+};
 
 // Sizes and options of one attention call (the same struct for both backends).
 struct AttentionParams {
@@ -18,7 +26,21 @@ struct AttentionParams {
   // On the same device as q.
   const int32_t* mask = nullptr;
   bool mask_batched = false;
+  // q and dq; k and dk; v and dv; out and dOut.
+  AttentionLayout q_layout, k_layout, v_layout, o_layout;
 };
+
+// The layout as the kernels use it: the default resolved to contiguous [B,H,T,D].
+inline AttentionLayout resolve_layout(const AttentionLayout& l, int64_t H, int64_t T, int64_t D) {
+  return l.row != 0 ? l : AttentionLayout{H * T * D, T * D, D};
+}
+
+// The layouts of one token-major tensor [B, T, parts * H * D] (rows of `parts` groups of H heads
+// of D, as a fused QKV projection writes them) read as `part`-th [B,H,T,D] operand; its offset
+// is part * H * D floats.
+inline AttentionLayout token_major_layout(int64_t H, int64_t T, int64_t D, int64_t parts) {
+  return {T * parts * H * D, D, parts * H * D};
+}
 
 // Head dims the kernels accept.
 constexpr int64_t kAttentionMinHeadDim = 8;
