@@ -21,7 +21,7 @@ const DIST = path.join(__dirname, '..', '..', 'dist');
 
 const FAMILY = [
   [/^(matmul|linear|bmm|gemm)/i, 'GEMM (linear, matmul)'],
-  [/^attention/i, 'attention (fused fwd/bwd)'],
+  [/^(packedAttention|attention)/i, 'attention (fused fwd/bwd)'],
   [/^layerNorm/i, 'layer norm'],
   [/gelu|^unary/i, 'GELU (unary / biasGelu, fwd+bwd)'],
   [/^(slice|permute|concat)/i, 'layout copies (qkv slice, head permute)'],
