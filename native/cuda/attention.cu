@@ -40,9 +40,9 @@ DevParams device_params(const AttentionParams& p) {
           resolve_layout(p.v_layout, p.H, p.Tk, p.D), resolve_layout(p.o_layout, p.H, p.Tq, p.D)};
 }
 
-// Where row t of (b, h) = bh of an operand in layout l starts.
-__device__ __forceinline__ int64_t row_at(const AttentionLayout& l, int64_t H, int64_t bh, int64_t t) {
-  return bh / H * l.batch + bh % H * l.head + t * l.row;
+// Where row 0 of (b, h) = bh of an operand in layout l starts; row t is t * l.row further.
+__device__ __forceinline__ int64_t head_at(const AttentionLayout& l, int64_t H, int64_t bh) {
+  return bh / H * l.batch + bh % H * l.head;
 }
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -103,9 +103,11 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
   const int64_t offset = p.Tk - p.Tq;
   const int D = p.D, Dr = (D + 3) & ~3;
   const int32_t* mask_b = p.mask ? p.mask + (p.mask_batched ? (bh / p.H) * p.Tq * p.Tk : 0) : nullptr;
+  const float* kh = k + head_at(p.k, p.H, bh);
+  const float* vh = v + head_at(p.v, p.H, bh);
 
-  load_tile<DP>(Qs, C::QS, q + row_at(p.q, p.H, bh, q0), p.q.row, C::BQ, static_cast<int>(min64(C::BQ, p.Tq - q0)),
-                D, p.scale_log2);
+  load_tile<DP>(Qs, C::QS, q + head_at(p.q, p.H, bh) + q0 * p.q.row, p.q.row, C::BQ,
+                static_cast<int>(min64(C::BQ, p.Tq - q0)), D, p.scale_log2);
   float m[4], l[4], o[4][C::NC];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -121,8 +123,8 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
     __syncthreads();  // the previous tile's readers are done with Ks, Vs, Ms
     if (mask_b && !__syncthreads_or(load_visibility(Ms, p, mask_b, q0, k0, C::BQ, BK))) continue;  // all masked
     const int kn = static_cast<int>(min64(BK, p.Tk - k0));
-    load_tile<DP>(Ks, C::QS, k + row_at(p.k, p.H, bh, k0), p.k.row, BK, kn, D, 1.f);
-    load_tile<DP>(Vs, DP, v + row_at(p.v, p.H, bh, k0), p.v.row, BK, kn, D, 1.f);
+    load_tile<DP>(Ks, C::QS, kh + k0 * p.k.row, p.k.row, BK, kn, D, 1.f);
+    load_tile<DP>(Vs, DP, vh + k0 * p.v.row, p.v.row, BK, kn, D, 1.f);
     __syncthreads();
 
     float s[4][C::NJ];
@@ -183,6 +185,7 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
     }
   }
 
+  float* oh = out + head_at(p.o, p.H, bh);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int64_t qi = q0 + row0 + i;
@@ -192,7 +195,7 @@ __global__ void __launch_bounds__(kThreads) attention_fwd_kernel(DevParams p, co
 #pragma unroll
     for (int c = 0; c < C::NC; ++c) {
       const int col = cg + 8 * c;
-      if (col < D) out[row_at(p.o, p.H, bh, qi) + col] = o[i][c] * inv;
+      if (col < D) oh[qi * p.o.row + col] = o[i][c] * inv;
     }
     if (cg == 0) lse[bh * p.Tq + qi] = online_softmax_lse(m[i], lsum);
   }
@@ -219,8 +222,8 @@ __global__ void attention_bwd_delta(DevParams p, const float* __restrict__ out, 
   const int64_t row = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + (threadIdx.x >> 5);
   if (row >= rows) return;
   const int lane = threadIdx.x & 31;
-  const int64_t bh = row / p.Tq, t = row % p.Tq, at = row_at(p.o, p.H, bh, t);
-  float* dq_row = dq + row_at(p.q, p.H, bh, t);
+  const int64_t bh = row / p.Tq, t = row % p.Tq, at = head_at(p.o, p.H, bh) + t * p.o.row;
+  float* dq_row = dq + head_at(p.q, p.H, bh) + t * p.q.row;
   float s = 0.f;
   for (int c = lane; c < p.D; c += 32) {
     s = fmaf(out[at + c], dout[at + c], s);
@@ -273,8 +276,11 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
   const int kn = static_cast<int>(min64(BK, p.Tk - k0));
   const int32_t* mask_b = p.mask ? p.mask + (p.mask_batched ? (bh / p.H) * p.Tq * p.Tk : 0) : nullptr;
 
-  load_tile<DP>(Ks, C::QS, k + row_at(p.k, p.H, bh, k0), p.k.row, BK, kn, D, 1.f);
-  load_tile<DP>(Vs, C::QS, v + row_at(p.v, p.H, bh, k0), p.v.row, BK, kn, D, 1.f);
+  const float* qh = q + head_at(p.q, p.H, bh);
+  const float* doh = dout + head_at(p.o, p.H, bh);
+  float* dqh = dq + head_at(p.q, p.H, bh);
+  load_tile<DP>(Ks, C::QS, k + head_at(p.k, p.H, bh) + k0 * p.k.row, p.k.row, BK, kn, D, 1.f);
+  load_tile<DP>(Vs, C::QS, v + head_at(p.v, p.H, bh) + k0 * p.v.row, p.v.row, BK, kn, D, 1.f);
   float dka[C::JR][C::CC], dva[C::JR][C::CC];
 #pragma unroll
   for (int j = 0; j < C::JR; ++j)
@@ -287,8 +293,8 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
     __syncthreads();  // the previous query tile's readers are done
     if (mask_b && !__syncthreads_or(load_visibility(Ms, p, mask_b, q0, k0, C::BQ, BK))) continue;
     const int qn = static_cast<int>(min64(C::BQ, p.Tq - q0));
-    load_tile<DP>(Qs, C::QS, q + row_at(p.q, p.H, bh, q0), p.q.row, C::BQ, qn, D, 1.f);
-    load_tile<DP>(dOs, C::QS, dout + row_at(p.o, p.H, bh, q0), p.o.row, C::BQ, qn, D, 1.f);
+    load_tile<DP>(Qs, C::QS, qh + q0 * p.q.row, p.q.row, C::BQ, qn, D, 1.f);
+    load_tile<DP>(dOs, C::QS, doh + q0 * p.o.row, p.o.row, C::BQ, qn, D, 1.f);
     for (int r = tid; r < C::BQ; r += kThreads) {
       piv[r] = r < qn ? lse_to_pivot(lse[bh * p.Tq + q0 + r]) : INFINITY;  // padded rows: P = 0
       del[r] = r < qn ? delta[bh * p.Tq + q0 + r] : 0.f;
@@ -364,7 +370,7 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
 #pragma unroll
       for (int c = 0; c < C::CC; ++c) {
         const int col = cx + C::NCX * c;
-        if (col < D) atomicAdd(dq + row_at(p.q, p.H, bh, q0 + r) + col, dqa[i][c] * p.scale);
+        if (col < D) atomicAdd(dqh + (q0 + r) * p.q.row + col, dqa[i][c] * p.scale);
       }
     }
   }
@@ -377,8 +383,8 @@ __global__ void __launch_bounds__(kThreads) attention_bwd_kernel(DevParams p, co
     for (int c = 0; c < C::CC; ++c) {
       const int col = cx + C::NCX * c;
       if (col >= D) continue;
-      dk[row_at(p.k, p.H, bh, k0 + key) + col] = dka[j][c] * p.scale;
-      dv[row_at(p.v, p.H, bh, k0 + key) + col] = dva[j][c];
+      dk[head_at(p.k, p.H, bh) + (k0 + key) * p.k.row + col] = dka[j][c] * p.scale;
+      dv[head_at(p.v, p.H, bh) + (k0 + key) * p.v.row + col] = dva[j][c];
     }
   }
 }
