@@ -8,7 +8,7 @@
 // (its own VQ fit, seed 0) at the preset's learning rate instead, with --mix (e.g. joint=0,l2i=0,i2l=1 for
 // grounding alone). Evaluate with scripts/grounding-breakdown.js OUT/model --world 300.
 //
-//   node bench/profile/model_ab.js --out DIR [--model bidirectionalImage=true,patchBoxes=true] [--steps 800]
+//   node bench/profile/model_ab.js --out DIR [--model bidirectionalImage=true,patchBoxes=true|dim=192,heads=6] [--steps 800]
 //     [--scratch] [--mix M] [--dist DIR]
 'use strict';
 const path = require('node:path');
@@ -23,8 +23,9 @@ if (!values.out) throw new RangeError('--out DIR is required');
 const overrides = {};
 for (const kv of values.model.split(',').filter(Boolean)) {
   const [k, v] = kv.split('=');
-  if (v !== 'true' && v !== 'false') throw new RangeError(`--model: ${kv} must be FLAG=true or FLAG=false`);
-  overrides[k] = v === 'true';
+  if (v === 'true' || v === 'false') overrides[k] = v === 'true';
+  else if (/^[1-9][0-9]*$/.test(v ?? '')) overrides[k] = Number(v); // a size: dim=192, layers=6, heads=6
+  else throw new RangeError(`--model: ${kv} must be FLAG=true, FLAG=false or SIZE=N`);
 }
 const dist = path.resolve(values.dist);
 const eg = require(dist);

@@ -6,6 +6,8 @@
 // the rest of the step is JS (tape, module code, tensor wrappers, GC). process.resourceUsage() gives
 // user/sys CPU time, page faults and context switches over the measured steps.
 //   node bench/profile/step_profile.js [--steps N] [--warmup N] [--batch B] [--no-wrap] [--json out.json]
+//     [--real]  (the step `echogen train` runs: the preset with every flag, pmtpStep on B fresh world scenes of 1-4
+//                objects rendered and VQ-encoded each step, the readout and patch-box losses; codebook random)
 //     [--fused-mlp]  (the MLP through ops.biasGelu: fc's product without bias, then the fused bias+GELU;
 //                     measured no faster than Linear + ops.gelu, docs/profile.md, so lib/nn/mlp.ts keeps the latter)
 'use strict';
@@ -66,7 +68,17 @@ function main() {
   const model = step.buildModel(eg, 'small');
   const { batch } = step.buildBatch(eg, model, B);
   const o = new eg.optim.AdamW(model.parameters(), { lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.01 });
-  const run = step.echogenStep(eg, model, o, batch);
+  let i = 0;
+  const rng = new eg.train.TrainRng(5);
+  const run = flag('--real')
+    ? () => eg.tidy(() => {
+      o.zeroGrad();
+      const r = eg.train.pmtp(model, eg.train.trainExamples(model.vq, B, 0, 3000 + i++, { maxObjects: 4 }), rng);
+      eg.ops.backward(r.loss);
+      eg.optim.clipGradNorm(model.parameters(), 1);
+      o.step();
+    })
+    : step.echogenStep(eg, model, o, batch);
   for (let i = 0; i < WARMUP; i++) run();
   acc.clear();
   const ru0 = process.resourceUsage(), t0 = process.hrtime.bigint();

@@ -91,7 +91,24 @@ function needsMask(s: TokenSequence): boolean {
  * `bidirectionalImage` a token of the image prefix (segment 1) also sees the prefix's later tokens.
  */
 export function buildMask(seqs: readonly TokenSequence[], T: number, bidirectionalImage = false): Int32Array {
-  const m = new Int32Array(seqs.length * T * T);
+  return fillMask(seqs, T, bidirectionalImage, new Int32Array(seqs.length * T * T));
+}
+
+// collate's mask is copied into its tensor at once, so one host buffer serves every batch (a training step's
+// [8, 626, 626] is 12.5 MB: a fresh one each step cost ~3,000 page faults). Larger masks are not kept.
+const MASK_SCRATCH_MAX = 1 << 22;
+let maskScratch = new Int32Array(0);
+function scratchMask(seqs: readonly TokenSequence[], T: number, bidirectionalImage: boolean): Int32Array {
+  const n = seqs.length * T * T;
+  if (n > MASK_SCRATCH_MAX) return buildMask(seqs, T, bidirectionalImage);
+  if (maskScratch.length < n) maskScratch = new Int32Array(MASK_SCRATCH_MAX);
+  const m = maskScratch.subarray(0, n);
+  m.fill(0);
+  return fillMask(seqs, T, bidirectionalImage, m);
+}
+
+/** Writes buildMask's mask into the zero-filled m. */
+function fillMask(seqs: readonly TokenSequence[], T: number, bidirectionalImage: boolean, m: Int32Array): Int32Array {
   seqs.forEach((s, b) => {
     // Segments are contiguous runs (the builders emit them so), so each row is a few filled ranges.
     const runs: { seg: number; start: number; end: number }[] = [];
@@ -141,7 +158,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
   });
   const device = opts.device ?? 'cpu';
   const both = Boolean(opts.bidirectionalImage) && seqs.some((s) => s.seg.includes(SEG_IMAGE_PREFIX));
-  const i32 = (a: number[] | Int32Array, shape: number[]): Tensor => tensor(Int32Array.from(a), shape, { dtype: 'i32', device });
+  const i32 = (a: number[] | Int32Array, shape: number[]): Tensor => tensor(a instanceof Int32Array ? a : Int32Array.from(a), shape, { dtype: 'i32', device });
   return {
     batch: B,
     length: T,
@@ -150,7 +167,7 @@ export function collate(seqs: readonly TokenSequence[], opts: CollateOptions = {
     geo: i32(geo, [B, T]),
     geoNext: i32(geoNext, [B, T]),
     layoutMap: opts.layoutMapSide && seqs.some((q) => q.layout && q.seg.includes(SEG_L2I)) ? tensor(layoutMapData(seqs, T, opts.layoutMapSide), [B, T, LAYOUT_MAP_FEATURES], { device }) : null,
-    mask: both || seqs.some(needsMask) ? i32(buildMask(seqs, T, both), [B, T, T]) : null,
+    mask: both || seqs.some(needsMask) ? i32(scratchMask(seqs, T, both), [B, T, T]) : null,
     causal: !both,
     imageRows: i32(img, [img.length]),
     imageTargets: i32(imgT, [imgT.length]),

@@ -276,10 +276,19 @@ export class EchoGen extends Module {
    * linear maps of Fourier features, which coordQuery learns.
    */
   coordLogits(h: Tensor, kind: number): Tensor {
+    return this.coordKindLogits(this.coordParts(h), kind);
+  }
+
+  /** What coordLogits computes from h alone, the same for the four kinds (computed once when h serves all four). */
+  private coordParts(h: Tensor): { bins: Tensor; query: Tensor | null } {
     const bins = ops.slice(this.textHead.forward(h), 1, this.vocab.coordStart, this.vocab.coordStart + COORD_BINS);
-    if (!this.geoFeatures || !this.geoOwn || !this.coordQuery) return bins;
+    return { bins, query: this.geoFeatures && this.geoOwn && this.coordQuery ? this.coordQuery.forward(h) : null };
+  }
+
+  private coordKindLogits(parts: { bins: Tensor; query: Tensor | null }, kind: number): Tensor {
+    if (!parts.query || !this.geoFeatures || !this.geoOwn) return parts.bins;
     const edges = ops.embedding(this.geoOwn.forward(this.geoFeatures), tensor(coordEdgeIds(kind), [COORD_BINS], { dtype: 'i32', device: this.device }));
-    return ops.add(bins, ops.linear(this.coordQuery.forward(h), edges));
+    return ops.add(parts.bins, ops.linear(parts.query, edges));
   }
 
   /**
@@ -321,10 +330,10 @@ export class EchoGen extends Module {
     const n = index.count, dev = this.device;
     const i32 = (a: Int32Array): Tensor => tensor(a, [n], { dtype: 'i32', device: dev });
     const states = ops.gatherRows(flat, i32(index.rows));
-    const h = (this.patchBoxHead as Linear).forward(states);
+    const parts = this.coordParts((this.patchBoxHead as Linear).forward(states));
     let total: Tensor | null = null;
     for (let kind = 0; kind < 4; kind++) {
-      const part = ops.crossEntropy(this.coordLogits(h, kind), i32(index.bins.subarray(kind * n, (kind + 1) * n)));
+      const part = ops.crossEntropy(this.coordKindLogits(parts, kind), i32(index.bins.subarray(kind * n, (kind + 1) * n)));
       total = total ? ops.add(total, part) : part;
     }
     const boxes = ops.scale(total as Tensor, 1 / 4);

@@ -80,6 +80,58 @@ describe('patch-box task', () => {
     model.dispose();
   });
 
+  test('its loss is the float64 mean of the four coordinates\' cross-entropies through coordLogits, plus the shape\'s', () => {
+    const { scenes, vq, codes } = fittedScenes(4, 'train', 9, 64);
+    const model = M.EchoGen.create({ ...M.presets.tiny, codebookSize: 64, patchBoxes: true, patchShapes: true }, { words: eg.data.VOCAB, vq, seed: 3 });
+    const batch = model.collate(scenes.map((s, i) => M.pmtpSequence(model.vocab, s.layout, codes.subarray(i * 64, (i + 1) * 64))));
+    const index = batch.patchBoxes!;
+    const n = index.count;
+    const ce64 = (logits: Float32Array, classes: number, targets: Int32Array): number => {
+      let sum = 0;
+      for (let r = 0; r < n; r++) {
+        let max = -Infinity;
+        for (let c = 0; c < classes; c++) max = Math.max(max, logits[r * classes + c]);
+        let z = 0;
+        for (let c = 0; c < classes; c++) z += Math.exp(logits[r * classes + c] - max);
+        sum += max + Math.log(z) - logits[r * classes + targets[r]];
+      }
+      return sum / n;
+    };
+    // The reference: every coordinate through the public per-kind coordLogits, read back and summed in float64.
+    const { got, want, gradGot, gradWant } = eg.tidy(() => {
+      const head = model.patchBoxHead!.weight;
+      ops.zeroGrad(model.parameters());
+      const patch = model.loss(batch).patch!;
+      ops.backward(patch);
+      const gradGot = Float64Array.from(head.grad!.toArray() as Float32Array);
+      ops.zeroGrad(model.parameters());
+      const flat = ops.reshape(model.forward(batch), [batch.batch * batch.length, model.config.dim]);
+      const states = ops.gatherRows(flat, eg.tensor(index.rows, [n], { dtype: 'i32' }));
+      const h = model.patchBoxHead!.forward(states);
+      let want = 0;
+      let ref: eg.Tensor | null = null;
+      for (let kind = 0; kind < 4; kind++) {
+        const logits = model.coordLogits(h, kind);
+        const bins = index.bins.subarray(kind * n, (kind + 1) * n);
+        want += ce64(logits.toArray() as Float32Array, 64, bins) / 4;
+        const part = ops.scale(ops.crossEntropy(logits, eg.tensor(bins, [n], { dtype: 'i32' })), 1 / 4);
+        ref = ref ? ops.add(ref, part) : part;
+      }
+      const shapes = model.patchShapeHead!.forward(states);
+      want += ce64(shapes.toArray() as Float32Array, 3, index.shapes);
+      ops.backward(ops.add(ref!, ops.crossEntropy(shapes, eg.tensor(index.shapes, [n], { dtype: 'i32' }))));
+      return { got: patch.item(), want, gradGot, gradWant: Float64Array.from(head.grad!.toArray() as Float32Array) };
+    });
+    expect(n).toBeGreaterThan(20);
+    expect(Math.abs(got - want)).toBeLessThan(1e-5 * want);
+    let diff = 0, scale = 0;
+    for (let i = 0; i < gradGot.length; i++) { diff = Math.max(diff, Math.abs(gradGot[i] - gradWant[i])); scale = Math.max(scale, Math.abs(gradWant[i])); }
+    expect(scale).toBeGreaterThan(0);
+    expect(diff).toBeLessThan(1e-5 * scale);
+    M.disposeBatch(batch);
+    model.dispose();
+  });
+
   test('the flags name what they need', () => {
     const vq = M.PatchVq.fit(M.imagesToTensor([eg.data.renderScene(eg.data.generateScenes(1, 'train', 1)[0].scene)]), { imageSize: 64, patchSize: 8, codebookSize: 4 }, { iterations: 1 });
     const shape = { ...M.presets.tiny, codebookSize: 4 };
