@@ -101,7 +101,7 @@ let maskScratch = new Int32Array(0);
 function scratchMask(seqs: readonly TokenSequence[], T: number, bidirectionalImage: boolean): Int32Array {
   const n = seqs.length * T * T;
   if (n > MASK_SCRATCH_MAX) return buildMask(seqs, T, bidirectionalImage);
-  if (maskScratch.length < n) maskScratch = new Int32Array(MASK_SCRATCH_MAX);
+  if (maskScratch.length < n) maskScratch = new Int32Array(Math.min(MASK_SCRATCH_MAX, 2 ** Math.ceil(Math.log2(n))));
   const m = maskScratch.subarray(0, n);
   m.fill(0);
   return fillMask(seqs, T, bidirectionalImage, m);

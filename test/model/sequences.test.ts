@@ -156,6 +156,29 @@ describe('sequence formats (docs/design.md section 5)', () => {
     disposeBatch(joint);
   });
 
+  test('collate\'s mask is each pair\'s causal segmentSees, also when a larger batch was collated before it', () => {
+    // collate writes masks into one reused host buffer: a smaller batch after a larger one must not keep its ones.
+    const reference = (seqs: TokenSequence[], T: number): Int32Array => {
+      const m = new Int32Array(seqs.length * T * T);
+      seqs.forEach((s, b) => {
+        for (let i = 0; i < s.ids.length; i++) {
+          for (let j = 0; j <= i; j++) if (segmentSees(s.seg[i], s.seg[j])) m[(b * T + i) * T + j] = 1;
+        }
+      });
+      return m;
+    };
+    const other = { caption: 'a blue square', objects: [LAYOUT.objects[1]] };
+    for (const seqs of [
+      [pmtpSequence(v, LAYOUT, codes), pmtpSequence(v, other, codes), l2iSequence(v, LAYOUT, codes)],
+      [pmtpSequence(v, other, codes)],
+      [pmtpSequence(v, LAYOUT, codes)],
+    ]) {
+      const batch = collate(seqs);
+      expect(Array.from(batch.mask!.toArray())).toEqual(Array.from(reference(seqs, batch.length)));
+      disposeBatch(batch);
+    }
+  });
+
   test('bad input names the problem', () => {
     expect(() => l2iSequence(v, { caption: 'a purple circle', objects: [] }, codes)).toThrow(/unknown word "purple"/);
     expect(() => l2iSequence(v, { caption: 'a circle', objects: [{ expr: 'circle', box: [0.5, 0, 0.2, 1] }] }, codes)).toThrow(/x2 > x1/);
