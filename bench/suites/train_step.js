@@ -235,9 +235,12 @@ module.exports = {
     tPy = py;
     if (!py) ctx.note('PyTorch is not installed here (sh bench/setup-torch.sh installs Debian\'s python3-torch): echogen rows only.');
     const small = eg.model.presets.small;
-    // the small preset's decoder without its two extra inputs (what the PyTorch peer models), and the issue's plain decoder
-    const smallPlain = { ...small, geometry: false, layoutMap: false, patchPixels: false, refReadout: false, refRelations: false };
-    const plain256 = { ...small, dim: 256, heads: 8, geometry: false, layoutMap: false, patchPixels: false, refReadout: false, refRelations: false };
+    // the small preset's decoder without its layout additions and auxiliary tasks (what the PyTorch peer models), and the
+    // issue's plain decoder: every on/off component of the preset off (eg.model.MODEL_FLAGS), so a flag added later
+    // cannot leave the peers comparing different models
+    const off = Object.fromEntries(eg.model.MODEL_FLAGS.map((f) => [f, false]));
+    const smallPlain = { ...small, ...off };
+    const plain256 = { ...small, dim: 256, heads: 8, ...off };
     const t = ctx.quick ? { rounds: 2, perRound: 2 } : { rounds: Number(process.env.BENCH_TRAIN_ROUNDS || 3), perRound: 2 };
     const only = process.env.BENCH_TRAIN_CASES ? process.env.BENCH_TRAIN_CASES.split(',') : null;
     const cases = [
