@@ -122,6 +122,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
   if (values.hard) cfg.hard = true;
   if (values['loose-scenes'] !== undefined) cfg.looseScenes = numberValue(values['loose-scenes'], 'loose-scenes', 0, 0, 1);
   if (values['text-weight'] !== undefined) cfg.textWeight = numberValue(values['text-weight'], 'text-weight', cfg.textWeight, 0, 100);
+  if (values['lr-decay'] !== undefined) cfg.lrDecay = numberValue(values['lr-decay'], 'lr-decay', 1, 0.01, 1);
   if (values['model-flags'] !== undefined) {
     cfg.model = { ...cfg.model, ...parseModelFlags(String(values['model-flags'])) };
     // A combination the model refuses (patchShapes without patchBoxes, say) is a usage error now, not after the tokenizer fit.
@@ -138,7 +139,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
 const FIELD_OPTION: Partial<Record<keyof TrainConfig, string>> = {
   preset: '--preset', stages: '--stages', steps: '--steps', batch: '--batch', seed: '--seed', lr: '--lr',
   tau: '--tau', mix: '--mix', group: '--group', beta: '--beta', hard: '--hard', rlLayouts: '--rl-layouts', looseScenes: '--loose-scenes',
-  textWeight: '--text-weight', model: '--model-flags',
+  textWeight: '--text-weight', model: '--model-flags', lrDecay: '--lr-decay',
 };
 
 /** The first field where `asked` differs from the run's `saved` configuration, as a message; null when none. */
@@ -184,6 +185,7 @@ const TRAIN_OPTIONS: OptionTable = {
   'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: '0' },
   'model-flags': { type: 'string', value: 'FLAG=true|false,...', description: `override the preset's model components (${MODEL_FLAGS.join(', ')}; docs/model.md); with --init, added components start from their init` },
   'text-weight': { type: 'string', value: 'W', description: 'PMTP: weight of the box (text) loss against the image loss (the preset\'s: tiny 1, small 2)' },
+  'lr-decay': { type: 'string', value: 'SHARE', description: 'share (0.01-1) of each stage\'s steps after warm-up over which the learning rate decays; before it, it stays at the peak', default: '1' },
   resume: { type: 'boolean', description: 'continue the run in --out from its newest checkpoint (options that differ from the run are an error)' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
   'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },

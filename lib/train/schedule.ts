@@ -46,12 +46,18 @@ export function parseSchedule(text: string, where = 'schedule'): ScheduleSpec {
   return { kind: kind as ScheduleKind, start, end };
 }
 
-/** Learning rate: linear warm-up over `warmup` steps to `peak`, then cosine down to `peak * floor`. */
-export function learningRate(step: number, total: number, peak: number, warmup: number, floor = 0.1): number {
+/**
+ * Learning rate: linear warm-up over `warmup` steps to `peak`, then cosine down to `peak * floor`. With `decay` < 1
+ * the rate stays at the peak for the first 1 - decay of the steps after warm-up and the cosine takes the last `decay`
+ * of them (warm-up, stable, decay); 1, the default, is the cosine over all of them.
+ */
+export function learningRate(step: number, total: number, peak: number, warmup: number, floor = 0.1, decay = 1): number {
   checkStep('learningRate', step, total);
+  if (!(decay > 0 && decay <= 1)) throw new RangeError(`learningRate: decay must be a share in (0, 1], got ${decay}`);
   if (step < warmup) return peak * (step + 1) / warmup;
   const rest = Math.max(1, total - warmup);
-  const t = Math.min(1, (step - warmup) / rest);
+  const stable = rest * (1 - decay);
+  const t = Math.min(1, Math.max(0, step - warmup - stable) / (rest - stable));
   return peak * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 

@@ -65,6 +65,12 @@ export interface TrainConfig {
   looseScenes?: number;
   /** Overrides of the preset's model shape (ablations; default none). */
   model?: Partial<ModelShape>;
+  /**
+   * Share of each stage's steps after warm-up over which the learning rate decays (cosine to a tenth of the peak);
+   * before it the rate stays at the peak (learningRate in lib/train/schedule.ts). Absent: 1, the cosine over the
+   * whole stage, as every run saved before it existed had.
+   */
+  lrDecay?: number;
 }
 
 export interface CurriculumStep { until: number; maxObjects: number }
@@ -284,7 +290,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     for (; state.step < total; state.step++) {
       if (run.curve && state.elapsedSec - lastProbe >= run.curve.everySec) measure(name, state.step);
       const t0 = Date.now();
-      opt.setLearningRate(learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10))));
+      opt.setLearningRate(learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10)), 0.1, cfg.lrDecay ?? 1));
       const results: StepLog[] = [];
       if (name === 'cycle-rl') {
         const layouts = rlLayouts(cfg.rlLayouts, cfg.rlBatch, (cfg.seed * 7 + state.step * 131 + 17) >>> 0);

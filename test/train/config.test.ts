@@ -26,6 +26,10 @@ describe('configFromArgs', () => {
     expect(configFromArgs({}, saved).model).toEqual({ patchBoxes: true });
     expect(resumeConflict(saved, configFromArgs({}, saved), 'runs/x')).toBeNull();
     expect(resumeConflict(saved, configFromArgs({ 'model-flags': 'patchShapes=true' }, saved), 'runs/x')).toMatch(/--resume: --model-flags asks for model \{"patchBoxes":true,"patchShapes":true\} but the run in runs\/x has \{"patchBoxes":true\}/);
+    // --lr-decay: absent by default (the cosine over the whole stage, as runs saved before it have); a differing one on --resume is a conflict.
+    expect(configFromArgs({ preset: 'small' }).lrDecay).toBeUndefined();
+    expect(configFromArgs({ preset: 'small', 'lr-decay': '0.2' }).lrDecay).toBe(0.2);
+    expect(resumeConflict(saved, configFromArgs({ 'lr-decay': '0.2' }, saved), 'runs/x')).toMatch(/--resume: --lr-decay asks for lrDecay 0.2 but the run in runs\/x has undefined/);
   });
 
   test('bad values are usage errors naming the option', () => {
@@ -35,6 +39,7 @@ describe('configFromArgs', () => {
     expect(() => configFromArgs({ 'rl-layouts': 'llm' })).toThrow(/--rl-layouts/);
     for (const bad of ['2', '-0.5', 'half', '']) expect(() => configFromArgs({ 'loose-scenes': bad })).toThrow(/--loose-scenes must be a number from 0 to 1/);
     for (const bad of ['-1', 'heavy', '', '101']) expect(() => configFromArgs({ 'text-weight': bad })).toThrow(/--text-weight must be a number from 0 to 100/);
+    for (const bad of ['0', '1.5', 'late', '']) expect(() => configFromArgs({ 'lr-decay': bad })).toThrow(/--lr-decay must be a number from 0.01 to 1/);
     for (const bad of ['patchBoxes', 'patchBoxes=yes', 'wings=true', 'patchBoxes=true=1', '']) expect(() => configFromArgs({ 'model-flags': bad })).toThrow(/--model-flags: expected FLAG=true\|false,\.\.\. \(flags: geometry, layoutMap/);
     expect(() => configFromArgs({ preset: 'small', 'model-flags': 'patchBoxes=false,patchShapes=true' })).toThrow(/--model-flags: config.patchShapes needs config.patchBoxes/);
     expect(() => configFromArgs({ preset: 'tiny', 'model-flags': 'geometry=false,patchBoxes=true' })).toThrow(/--model-flags: config.patchBoxes needs config.geometry/);

@@ -46,6 +46,20 @@ describe('learningRate', () => {
     const mid = 10 + 45;
     expect(learningRate(mid, 100, 1e-3, 10, 0)).toBeCloseTo(0.5e-3, 12);
   });
+
+  test('with decay < 1: warm-up, the peak held, then the cosine over the last share of the steps', () => {
+    // total 110, warm-up 10: 100 steps after it; decay 0.2 holds the peak for 80 of them, the cosine takes the last 20.
+    for (const step of [10, 50, 90]) expect(learningRate(step, 110, 1e-3, 10, 0.1, 0.2)).toBe(1e-3);
+    expect(learningRate(5, 110, 1e-3, 10, 0.1, 0.2)).toBeCloseTo(6e-4, 15);
+    expect(learningRate(100, 110, 1e-3, 10, 0.1, 0.2)).toBeCloseTo(1e-3 * (0.1 + 0.9 * 0.5), 15);
+    expect(learningRate(95, 110, 1e-3, 10, 0, 0.2)).toBeCloseTo(1e-3 * 0.5 * (1 + Math.cos(Math.PI / 4)), 15);
+    expect(learningRate(110, 110, 1e-3, 10, 0.1, 0.2)).toBeCloseTo(1e-4, 15);
+    // decay 1 is the cosine over all 100 steps after warm-up, bit for bit (what every run before the option had).
+    for (let step = 10; step <= 110; step++) {
+      expect(learningRate(step, 110, 1e-3, 10, 0.1, 1)).toBe(1e-3 * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, (step - 10) / 100)))));
+    }
+    for (const bad of [0, -0.5, 1.5, NaN]) expect(() => learningRate(50, 110, 1e-3, 10, 0.1, bad)).toThrow(/learningRate: decay must be a share in \(0, 1\]/);
+  });
 });
 
 describe('task mix', () => {
