@@ -132,6 +132,8 @@ export interface StepLog {
   tokensPerSec: number;
   /** Wall-clock seconds of this step (a Cycle RL step: the rollout and all its policy updates). */
   seconds?: number;
+  /** The learning rate the step ran at (absent in logs written before it was recorded). */
+  lr?: number;
   stats: Record<string, number>;
 }
 
@@ -290,7 +292,8 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
     for (; state.step < total; state.step++) {
       if (run.curve && state.elapsedSec - lastProbe >= run.curve.everySec) measure(name, state.step);
       const t0 = Date.now();
-      opt.setLearningRate(learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10)), 0.1, cfg.lrDecay ?? 1));
+      const lr = learningRate(state.step, total, cfg.lr[name], name === 'pmtp' ? cfg.warmup : Math.min(cfg.warmup, Math.ceil(total / 10)), 0.1, cfg.lrDecay ?? 1);
+      opt.setLearningRate(lr);
       const results: StepLog[] = [];
       if (name === 'cycle-rl') {
         const layouts = rlLayouts(cfg.rlLayouts, cfg.rlBatch, (cfg.seed * 7 + state.step * 131 + 17) >>> 0);
@@ -305,6 +308,7 @@ export async function train(cfg: TrainConfig, run: TrainRunOptions): Promise<Ech
       const log = results[results.length - 1];
       log.tokensPerSec = results.reduce((s, r) => s + r.tokensPerSec, 0);
       log.seconds = (Date.now() - t0) / 1000;
+      log.lr = lr;
       fs.appendFileSync(logFile, JSON.stringify(log) + '\n');
       hooks?.onStep?.(log);
       state.elapsedSec += log.seconds;

@@ -129,6 +129,21 @@ describe('bad input: one line naming the file and the reason, non-zero exit', ()
   });
 });
 
+test('train --lr-decay: log.jsonl records each step\'s learning rate: warm-up, the peak held, then the cosine', async () => {
+  const run = path.join(dir, 'lr-run');
+  // tiny's PMTP: peak 2e-3, warm-up 20 steps; 40 steps with --lr-decay 0.5 hold the peak for 10 and decay over 10.
+  const r = await cli(['train', '--init', ckpt, '--stages', 'pmtp', '--steps', 'pmtp=40', '--batch', '2', '--lr-decay', '0.5', '--out', run]);
+  expect(r.code).toBe(0);
+  const lr = fs.readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; lr: number })
+    .sort((a, b) => a.step - b.step).map((l) => l.lr);
+  expect(lr.length).toBe(40);
+  expect(lr[0]).toBeCloseTo(1e-4, 15);
+  expect(lr[19]).toBeCloseTo(2e-3, 15);
+  for (let step = 20; step < 30; step++) expect(lr[step]).toBe(2e-3);
+  expect(lr[35]).toBeCloseTo(2e-3 * (0.1 + 0.9 * 0.5), 15);
+  for (let step = 31; step < 40; step++) expect(lr[step]).toBeLessThan(lr[step - 1]);
+});
+
 describe('train --eval-layouts: the learning-curve probe also grounds on a file of layouts', () => {
   test('each probe point carries grounding on the file; the first (before any step) equals eval ground on the model', async () => {
     // From the shipped model, so the grounding is not the zeros of an untrained one.
