@@ -9,7 +9,7 @@
 // grounding alone). Evaluate with scripts/grounding-breakdown.js OUT/model --world 300.
 //
 //   node bench/profile/model_ab.js --out DIR [--model bidirectionalImage=true,patchBoxes=true|dim=192,heads=6] [--steps 800]
-//     [--scratch] [--mix M] [--dist DIR]
+//     [--scratch] [--mix M] [--dist DIR] [--lr-decay SHARE (default 1)]
 'use strict';
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -18,6 +18,8 @@ const root = path.resolve(__dirname, '..', '..');
 const { values } = parseArgs({ options: {
   out: { type: 'string' }, model: { type: 'string', default: '' }, steps: { type: 'string', default: '800' }, scratch: { type: 'boolean' },
   mix: { type: 'string' }, dist: { type: 'string', default: path.join(root, 'dist') },
+  // The arms of sections 11-16 ran on the whole-stage cosine (before small's default became 0.3): 1 keeps them comparable.
+  'lr-decay': { type: 'string', default: '1' },
 } });
 if (!values.out) throw new RangeError('--out DIR is required');
 const overrides = {};
@@ -32,7 +34,7 @@ const eg = require(dist);
 const { configFromArgs } = require(path.join(dist, 'cli', 'train'));
 
 const cfg = configFromArgs({
-  preset: 'small', stages: 'pmtp', steps: `pmtp=${values.steps}`, 'loose-scenes': '0.5', seed: '0',
+  preset: 'small', stages: 'pmtp', steps: `pmtp=${values.steps}`, 'loose-scenes': '0.5', seed: '0', 'lr-decay': values['lr-decay'],
   ...(values.scratch ? {} : { lr: '3e-4' }), ...(values.mix ? { mix: values.mix } : {}),
 });
 cfg.model = overrides;

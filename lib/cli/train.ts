@@ -185,7 +185,7 @@ const TRAIN_OPTIONS: OptionTable = {
   'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: '0' },
   'model-flags': { type: 'string', value: 'FLAG=true|false,...', description: `override the preset's model components (${MODEL_FLAGS.join(', ')}; docs/model.md); with --init, added components start from their init` },
   'text-weight': { type: 'string', value: 'W', description: 'PMTP: weight of the box (text) loss against the image loss (the preset\'s: tiny 1, small 2)' },
-  'lr-decay': { type: 'string', value: 'SHARE', description: 'share (0.01-1) of each stage\'s steps after warm-up over which the learning rate decays; before it, it stays at the peak', default: '1' },
+  'lr-decay': { type: 'string', value: 'SHARE', description: 'share (0.01-1) of each stage\'s steps after warm-up over which the learning rate decays; before it, it stays at the peak', default: 'tiny 1; small 0.3' },
   resume: { type: 'boolean', description: 'continue the run in --out from its newest checkpoint (options that differ from the run are an error)' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints, log and models are removed)' },
   'checkpoint-every': { type: 'string', value: 'SEC', description: `seconds between checkpoints, ${LIMITS.checkpointEvery.min} to ${LIMITS.checkpointEvery.max}`, default: '180' },

@@ -1,5 +1,6 @@
 // `echogen train` options -> TrainConfig, and the per-step data being a function of (seed, step).
 import { configFromArgs, resumeConflict } from '../../lib/cli/train';
+import type { TrainConfig } from '../../lib/train/trainer';
 import { stepSeed } from '../../lib/train/data';
 
 describe('configFromArgs', () => {
@@ -26,10 +27,17 @@ describe('configFromArgs', () => {
     expect(configFromArgs({}, saved).model).toEqual({ patchBoxes: true });
     expect(resumeConflict(saved, configFromArgs({}, saved), 'runs/x')).toBeNull();
     expect(resumeConflict(saved, configFromArgs({ 'model-flags': 'patchShapes=true' }, saved), 'runs/x')).toMatch(/--resume: --model-flags asks for model \{"patchBoxes":true,"patchShapes":true\} but the run in runs\/x has \{"patchBoxes":true\}/);
-    // --lr-decay: absent by default (the cosine over the whole stage, as runs saved before it have); a differing one on --resume is a conflict.
-    expect(configFromArgs({ preset: 'small' }).lrDecay).toBeUndefined();
+    // --lr-decay: small holds the peak for 70% of a stage (0.3); tiny has none (the cosine over the whole stage).
+    expect(configFromArgs({ preset: 'small' }).lrDecay).toBe(0.3);
+    expect(configFromArgs({ preset: 'tiny' }).lrDecay).toBeUndefined();
     expect(configFromArgs({ preset: 'small', 'lr-decay': '0.2' }).lrDecay).toBe(0.2);
-    expect(resumeConflict(saved, configFromArgs({ 'lr-decay': '0.2' }, saved), 'runs/x')).toMatch(/--resume: --lr-decay asks for lrDecay 0.2 but the run in runs\/x has undefined/);
+    expect(resumeConflict(saved, configFromArgs({ 'lr-decay': '0.2' }, saved), 'runs/x')).toMatch(/--resume: --lr-decay asks for lrDecay 0.2 but the run in runs\/x has 0.3/);
+    // A small run saved before the field existed resumes with its own schedule (the whole-stage cosine), not the new default.
+    const old: TrainConfig = JSON.parse(JSON.stringify(saved));
+    delete old.lrDecay;
+    expect(configFromArgs({}, old).lrDecay).toBeUndefined();
+    expect(resumeConflict(old, configFromArgs({}, old), 'runs/x')).toBeNull();
+    expect(resumeConflict(old, configFromArgs({ 'lr-decay': '0.3' }, old), 'runs/x')).toMatch(/--lr-decay asks for lrDecay 0.3 but the run in runs\/x has undefined/);
   });
 
   test('bad values are usage errors naming the option', () => {
