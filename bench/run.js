@@ -5,7 +5,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { createContext, loadPackage } = require('./lib/context');
+const { createContext, loadPackage, reprobePeak } = require('./lib/context');
 const { Report } = require('./lib/report');
 
 const SUITES = path.join(__dirname, 'suites');
@@ -60,6 +60,7 @@ async function main() {
       report.note(`the suite stopped early: ${e && e.message ? e.message : e}`);
     }
     if (!report.rows.length) continue;
+    reprobePeak(report, quick);
     console.log('\n' + report.table());
     console.log(`-> ${path.relative(process.cwd(), report.write(eg))}`);
   }

@@ -45,7 +45,7 @@ class Report {
     if (!row || typeof row.case !== 'string' || typeof row.impl !== 'string')
       throw new TypeError('ctx.record: a row needs string fields case and impl');
     if (typeof row.ms !== 'number' || !(row.ms > 0)) throw new TypeError(`ctx.record(${row.case} / ${row.impl}): ms must be a positive number, got ${row.ms}`);
-    for (const k of ['flops', 'bytes', 'rme', 'samples'])
+    for (const k of ['flops', 'bytes', 'rme', 'samples', 'cpuMs'])
       if (row[k] !== undefined && typeof row[k] !== 'number') throw new TypeError(`ctx.record(${row.case} / ${row.impl}): ${k} must be a number`);
     if (row.note !== undefined && typeof row.note !== 'string') throw new TypeError(`ctx.record(${row.case} / ${row.impl}): note must be a string`);
     this.rows.push({ ...row });
@@ -63,6 +63,8 @@ class Report {
         gflops,
         gbs: r.bytes ? r.bytes / (r.ms * 1e-3) / 1e9 : undefined,
         peak: gflops !== undefined && this.fmaPeak ? (100 * gflops) / this.fmaPeak : undefined,
+        // cpuMs: CPU time a call / the threads, what the wall time would be on a machine nobody else uses
+        peakCpu: r.flops && r.cpuMs && this.fmaPeak ? (100 * r.flops) / (r.cpuMs * 1e-3) / 1e9 / this.fmaPeak : undefined,
         ratio: mine ? r.ms / mine.ms : undefined,
       };
     });
@@ -77,6 +79,7 @@ class Report {
     if (rows.some((r) => r.gflops !== undefined)) cols.push(['GFLOP/s', (r) => fmt(r.gflops)]);
     if (rows.some((r) => r.gbs !== undefined)) cols.push(['GB/s', (r) => fmt(r.gbs)]);
     if (rows.some((r) => r.peak !== undefined)) cols.push(['% FMA peak', (r) => (r.peak === undefined ? '' : r.peak.toFixed(1))]);
+    if (rows.some((r) => r.peakCpu !== undefined)) cols.push(['% peak, CPU time / threads', (r) => (r.peakCpu === undefined ? '' : r.peakCpu.toFixed(1))]);
     cols.push(['vs echogen', (r) => (r.ratio === undefined ? '' : r.impl === 'echogen' ? '1' : `${r.ratio.toFixed(2)}x`)]);
     if (rows.some((r) => r.note)) cols.push(['note', (r) => r.note || '']);
     return { rows, cols };
@@ -108,6 +111,8 @@ class Report {
       lines.push(`- fp32 FMA peak, measured by this run (all cores): ${this.fmaPeak.toFixed(1)} GFLOP/s` + (i && i.theoretical
         ? ` per CPU-second given to the ${i.threads || '?'} threads (wall-clock rate under this load: ${i.wallGflops.toFixed(1)}, load ${i.load.toFixed(1)}); ` +
           `theoretical ${i.theoretical.gflops.toFixed(1)} GFLOP/s = ${i.theoretical.cores} cores x ${(i.theoretical.mhz / 1e3).toFixed(2)} GHz (${i.theoretical.clockSource}) x 2 FMA pipes x 8 lanes x 2; "% FMA peak" uses the measured figure`
+        : '') + (i && i.probes && i.probes.length > 1
+        ? `; the best of ${i.probes.length} probes (${i.probes.map((p) => `${p.when} ${p.gflops.toFixed(1)}`).join(', ')}): an SMT sibling's vector work lowers a probe, so a peak is the best one seen`
         : ''));
     }
     lines.push(`- mode: ${this.quick ? 'quick (--quick: fewer sizes, shorter timing)' : 'full'}; command: \`${['node bench/run.js', ...this.argv].join(' ')}\``);
