@@ -39,7 +39,7 @@ function theoreticalPeak() {
  * (GFLOP/s per second of CPU time each thread was given, times the threads), which another process taking turns on
  * the cores does not lower; the wall-clock rate is kept beside it. Another tenant's vector code on a core's SMT
  * sibling does lower it (a probe on 2026-12-02 read 98.5 GFLOP/s where others read 184), so a peak is the best of
- * several probes: one when a suite first asks (`when` 'start') and one after the suite (`reprobe`, 'end').
+ * several probes: one when a suite first asks (`when` 'start') and one after the suite (`reprobePeak`, 'end').
  */
 function probePeak(quick, when) {
   const native = require(path.join(DIST, 'native')).addon;
