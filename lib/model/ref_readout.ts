@@ -173,6 +173,17 @@ export class RefReadout extends Module {
   readonly relation: Linear | null = null;
   /** With relations: Wp, the position part of the keys from the patch centres' Fourier features. */
   readonly keyPos: Linear | null = null;
+  private sharpenBy = 1;
+  /**
+   * Multiplies forward's attention scores (not the attention loss's); 1 as trained. An inference
+   * probe (bench/profile/readout_probes.js): larger values make the readout choose harder between
+   * the patches its query matches.
+   */
+  get sharpen(): number { return this.sharpenBy; }
+  set sharpen(s: number) {
+    if (!(typeof s === 'number' && Number.isFinite(s) && s > 0)) throw new RangeError(`RefReadout.sharpen must be a positive finite number, got ${String(s)}`);
+    this.sharpenBy = s;
+  }
 
   constructor(dim: number, heads: number, rng: InitRng, opts: { relations?: boolean } = {}) {
     super();
@@ -228,7 +239,7 @@ export class RefReadout extends Module {
       k = ops.concat([k, perPatch(this.keyPos.forward(patchGeo))], 3);
       v = ops.concat([v, tensor(new Float32Array(Q * H * N * d), [Q, H, N, d], { device: dev })], 3);
     }
-    const read = ops.attention(q, k, v, { scale });
+    const read = ops.attention(q, k, v, { scale: scale * this.sharpen });
     const r = this.out.forward(merge(q.shape[3] === d ? read : ops.slice(read, 3, 0, d)));
     return { r, attentionLoss: index.inBox ? this.attentionLoss(q, k, scale, index.inBox, Q, N) : null };
   }

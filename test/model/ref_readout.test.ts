@@ -51,7 +51,7 @@ function readoutCase(seed: number): { hidden: Float32Array; geo: Float32Array; i
  * q.k / sqrt(8) with q = gain Wq mean(words), k = Wk h + We e(code); with a relation, q and k gain
  * the parts (U_rel a) and Wp geo, where a = Wv-space read of hop 1 with the anchor's words.
  */
-function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: Float32Array, index: RefIndex): void {
+function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: Float32Array, index: RefIndex, sharpen = 1): void {
   const ro = m.refReadout!, D = 32, H = 4, d = 8, N = 6, rows = 20, Q = index.count, W = index.wordIds.length;
   const [got, gotLoss] = eg.tidy(() => ops.noGrad(() => {
     const out = ro.read(eg.tensor(hidden, [rows, D]), m.tokens.weight, eg.tensor(geo, [N, GEO_FEATURES]), index);
@@ -66,9 +66,9 @@ function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: F
     index.wordIds.forEach((id, w) => { for (let c = 0; c < D; c++) e[c] += mean[q * W + w] * table[id * D + c]; });
     return lin(Wq, e, D, D).map((x) => x * QUERY_GAIN);
   };
-  /** Per-head softmax weights [H][N] of query parts against key parts. */
-  const weights = (parts: [number[], number[][]][]): number[][] => Array.from({ length: H }, (_, h) => {
-    const sc = Array.from({ length: N }, (_, p) => parts.reduce((s, [qv, keys]) => { for (let c = 0; c < d; c++) s += qv[h * d + c] * keys[p][h * d + c]; return s; }, 0) / Math.sqrt(d));
+  /** Per-head softmax weights [H][N] of query parts against key parts, the scores times `gain`. */
+  const weights = (parts: [number[], number[][]][], gain = 1): number[][] => Array.from({ length: H }, (_, h) => {
+    const sc = Array.from({ length: N }, (_, p) => gain * parts.reduce((s, [qv, keys]) => { for (let c = 0; c < d; c++) s += qv[h * d + c] * keys[p][h * d + c]; return s; }, 0) / Math.sqrt(d));
     const mx = Math.max(...sc), ex = sc.map((x) => Math.exp(x - mx)), z = ex.reduce((a, b) => a + b, 0);
     return ex.map((x) => x / z);
   });
@@ -86,8 +86,9 @@ function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: F
       const a = readOut(weights([[ask(index.anchorMean, q), keys]]));
       parts.push([lin(Ur, a, D, D, rel * D), Array.from({ length: N }, (_, p) => lin(Wp, geo.subarray(p * GEO_FEATURES), D, GEO_FEATURES))]);
     }
+    // RefReadout.sharpen scales the read's scores, not hop 1's and not the attention loss's.
+    const want = lin(Wo, readOut(weights(parts, sharpen)), D, D);
     const w = weights(parts);
-    const want = lin(Wo, readOut(w), D, D);
     for (let c = 0; c < D; c++) expect(Math.abs(got[q * D + c] - want[c])).toBeLessThan(1e-4);
     let mass = 0;
     for (let h = 0; h < H; h++) for (let p = 0; p < N; p++) mass += (index.inBox![q * N + p] * w[h][p]) / H;
@@ -147,6 +148,24 @@ describe('referring readout', () => {
       checkAgainstReference(m, hidden, geo, index);
     } finally {
       m.dispose();
+    }
+  });
+
+  test('sharpen multiplies the read\'s scores (float64 reference), leaves the attention loss and hop 1 as trained, and refuses non-positive values', () => {
+    for (const make of [readoutModel, relationModel]) {
+      const m = make(3);
+      try {
+        wake(m, 4);
+        if (m.refReadout!.relation) wakeRelations(m, 6);
+        const { hidden, geo, index } = readoutCase(7);
+        const withRelation = m.refReadout!.relation ? { ...index, wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]), anchorMean: Float32Array.from([0, 0, 1, 0, 0, 0]), relation: Int32Array.from([2, -1]) } : index;
+        m.refReadout!.sharpen = 3;
+        checkAgainstReference(m, hidden, geo, withRelation, 3);
+        for (const bad of [0, -1, NaN, Infinity]) expect(() => { m.refReadout!.sharpen = bad; }).toThrow(/RefReadout.sharpen must be a positive finite number/);
+        expect(m.refReadout!.sharpen).toBe(3);
+      } finally {
+        m.dispose();
+      }
     }
   });
 
