@@ -9,7 +9,10 @@
 //    object that owns the patch (patchOwners), split by whether that object touches one of its own colour. Do the
 //    patch states know which instance they show?
 //
-//   node bench/profile/readout_probes.js [MODEL_DIR] [--layouts FILE] [--sharpen 1,2,4,8]
+//   node bench/profile/readout_probes.js [MODEL_DIR] [--layouts FILE | --world N | --loose N] [--sharpen 1,2,4,8]
+//
+// --world N: the world's test split (seed 20241130, as scripts/grounding-breakdown.js); --loose N: N test-split
+// scenes drawn under the loose readability rule (seed 7; touching look-alikes, partly hidden objects).
 'use strict';
 require('../../scripts/script-errors')('readout_probes');
 
@@ -28,14 +31,22 @@ const root = path.join(__dirname, '..', '..');
 const { values, positionals } = parseArgs({ allowPositionals: true, options: {
   layouts: { type: 'string', default: path.join(root, 'bench', 'layouts', 'external.jsonl') },
   sharpen: { type: 'string', default: '1,2,4,8' },
+  world: { type: 'string' }, loose: { type: 'string' },
 } });
+const count = (name) => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a whole number of scenes, got ${values[name]}`);
+  return n;
+};
 const model = eg.model.EchoGen.load(positionals[0] ?? path.join(root, 'models', 'small'));
 if (!model.refReadout || !model.patchBoxHead) throw new RangeError('readout_probes: the model needs config.refReadout and config.patchBoxes');
 const iou = eg.data.boxIou;
 const sharpen = values.sharpen.split(',').map(Number);
 if (!sharpen.every((s) => s > 0)) throw new RangeError(`--sharpen must be positive numbers, got ${values.sharpen}`);
 
-const layouts = eg.data.readLayouts(values.layouts);
+const layouts = values.world ? eg.data.generateScenes(count('world'), 'test', 20241130).map((s) => s.layout)
+  : values.loose ? eg.data.generateScenes(count('loose'), 'test', 7, { readability: 'loose' }).map((s) => s.layout)
+    : eg.data.readLayouts(values.layouts);
 /** Per layout, per object: does a same-colour object touch it (scripts/grounding-breakdown.js's rule)? */
 const touching = layouts.map((l) => {
   const d = l.objects.map((o) => ({ ...eg.data.parseExpression(o.expr).target, box: o.box }));
@@ -62,7 +73,7 @@ for (const s of sharpen) {
     });
   }
   const n = queries.length;
-  console.log(`| ${s} | ${(hit / n).toFixed(4)} (${hit}) | ${(named / n).toFixed(4)} | ${(th / tn).toFixed(3)} (${th} of ${tn}) |`);
+  console.log(`| ${s} | ${(hit / n).toFixed(4)} (${hit}) | ${(named / n).toFixed(4)} | ${tn ? `${(th / tn).toFixed(3)} (${th} of ${tn})` : '-'} |`);
 }
 model.refReadout.sharpen = 1;
 const oracle = anyHit.reduce((a, b) => a + b, 0);
