@@ -50,10 +50,16 @@ export interface EchoGenConfig {
   patchBoxes?: boolean;
   /** With patchBoxes: each such patch also predicts its object's shape (absent: false). */
   patchShapes?: boolean;
+  /**
+   * Whether the referring readout's key of a patch also reads the codes of the patches around it (a
+   * 5x5 neighbourhood, both ways), so a patch inside a region of one colour can tell which shape it is
+   * part of (lib/model/ref_readout.ts; needs refReadout; absent: false).
+   */
+  refNeighbours?: boolean;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes' | 'patchShapes'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes' | 'patchShapes' | 'refNeighbours'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -76,7 +82,7 @@ const MAX: Record<(typeof INT_FIELDS)[number], number> = {
   dim: 16384, layers: 1024, heads: 1024, maxPositions: 1 << 20, imageSize: 4096, patchSize: 256, codebookSize: 1 << 20, seed: Number.MAX_SAFE_INTEGER,
 };
 /** The config's on/off components (what `echogen train --model-flags` may override). */
-export const MODEL_FLAGS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes'] as const;
+export const MODEL_FLAGS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes', 'refNeighbours'] as const;
 export type ModelFlag = (typeof MODEL_FLAGS)[number];
 // format and version are the checkpoint's own fields (lib/model/checkpoint.ts), next to the config's.
 const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...MODEL_FLAGS, 'format', 'version']);
@@ -113,6 +119,7 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   if (cfg.patchBoxes && !cfg.geometry) throw new RangeError(`${at}config.patchBoxes needs config.geometry (the boxes are read through the coordinate pointer)`);
   if (cfg.patchShapes && !cfg.patchBoxes) throw new RangeError(`${at}config.patchShapes needs config.patchBoxes (the same patches and targets)`);
   if (cfg.refRelations && !cfg.refReadout) throw new RangeError(`${at}config.refRelations needs config.refReadout (it is a second hop of the readout)`);
+  if (cfg.refNeighbours && !cfg.refReadout) throw new RangeError(`${at}config.refNeighbours needs config.refReadout (it is part of the readout's keys)`);
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false, patchShapes: cfg.patchShapes ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false, patchShapes: cfg.patchShapes ?? false, refNeighbours: cfg.refNeighbours ?? false };
 }

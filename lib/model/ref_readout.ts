@@ -34,6 +34,14 @@
 // (sin f(x - x') = sin fx cos fx' - cos fx sin fx'), which is what "left of" is. U_rel starts at
 // zero, so the scores start as the bag of the target's words; the attention loss on the target's
 // box trains U_rel, Wp and, through a, hop 1.
+//
+// Neighbours (config.refNeighbours). Where two objects of one colour touch, the render shows one
+// region of that colour; the patches inside it have the same code, and a patch's final state has seen
+// only the patches before it in raster order. With neighbours on, every key gains a part read from the
+// codes of the 24 patches around it (5x5, both ways):
+//   k += Wn2 · concat over the offsets (dr, dc) of Wn1 · e(code at (r + dr, c + dc))   (0 off the grid)
+// so the key of a patch can say "a straight edge two patches below me" whatever the raster order. Wn2
+// starts at zero: the keys start as without it.
 import { Tensor, tensor } from '../tensor';
 import * as ops from '../autograd';
 import { InitRng, Linear, Module } from '../nn';
@@ -161,6 +169,34 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
 /** The fixed gain on the readout's query (see the header). */
 export const QUERY_GAIN = 8;
 
+/** With neighbours: the neighbourhood's radius in patches (5x5), and the width each neighbour's code is read at. */
+export const NEIGHBOUR_RADIUS = 2;
+export const NEIGHBOUR_DIM = 32;
+const NEIGHBOURS = (2 * NEIGHBOUR_RADIUS + 1) ** 2 - 1;
+
+/**
+ * For `count` queries of side x side patches each: [count * side^2 * NEIGHBOURS] rows into the
+ * queries' patch rows (q * side^2 + p) of every patch's neighbours in raster order of the offsets
+ * (the patch itself skipped), and count * side^2 (a zero row) where a neighbour is off the grid.
+ */
+export function neighbourRows(count: number, side: number): Int32Array {
+  const N = side * side, out = new Int32Array(count * N * NEIGHBOURS);
+  let at = 0;
+  for (let q = 0; q < count; q++) {
+    for (let p = 0; p < N; p++) {
+      const r = Math.floor(p / side), c = p % side;
+      for (let dr = -NEIGHBOUR_RADIUS; dr <= NEIGHBOUR_RADIUS; dr++) {
+        for (let dc = -NEIGHBOUR_RADIUS; dc <= NEIGHBOUR_RADIUS; dc++) {
+          if (dr === 0 && dc === 0) continue;
+          const rr = r + dr, cc = c + dc;
+          out[at++] = rr >= 0 && rr < side && cc >= 0 && cc < side ? q * N + rr * side + cc : count * N;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export class RefReadout extends Module {
   readonly dim: number;
   readonly heads: number;
@@ -173,6 +209,12 @@ export class RefReadout extends Module {
   readonly relation: Linear | null = null;
   /** With relations: Wp, the position part of the keys from the patch centres' Fourier features. */
   readonly keyPos: Linear | null = null;
+  /** With neighbours (see the header): Wn1, each neighbour's code embedding at NEIGHBOUR_DIM. */
+  readonly neighbourIn: Linear | null = null;
+  /** With neighbours: Wn2, the concatenated neighbours to a key part; starts at zero. */
+  readonly neighbourOut: Linear | null = null;
+  /** With neighbours: the patches a side. */
+  readonly side: number = 0;
   private sharpenBy = 1;
   /**
    * Multiplies forward's attention scores (not the attention loss's); 1 as trained. An inference
@@ -185,7 +227,8 @@ export class RefReadout extends Module {
     this.sharpenBy = s;
   }
 
-  constructor(dim: number, heads: number, rng: InitRng, opts: { relations?: boolean } = {}) {
+  /** opts.neighbours: the patches a side of the image grid, to read each key's neighbourhood (absent: no neighbours). */
+  constructor(dim: number, heads: number, rng: InitRng, opts: { relations?: boolean; neighbours?: number } = {}) {
     super();
     this.dim = dim;
     this.heads = heads;
@@ -197,6 +240,12 @@ export class RefReadout extends Module {
     if (opts.relations) {
       this.relation = this.addModule('relation', new Linear(dim, RELATIONS.length * dim, { bias: false, rng: rng.fork(), std: 0 }));
       this.keyPos = this.addModule('keyPos', new Linear(GEO_FEATURES, dim, { bias: false, rng: rng.fork() }));
+    }
+    if (opts.neighbours !== undefined) {
+      if (!Number.isInteger(opts.neighbours) || opts.neighbours < 1) throw new RangeError(`RefReadout: neighbours must be the grid's side in patches, got ${opts.neighbours}`);
+      this.side = opts.neighbours;
+      this.neighbourIn = this.addModule('neighbourIn', new Linear(dim, NEIGHBOUR_DIM, { bias: false, rng: rng.fork() }));
+      this.neighbourOut = this.addModule('neighbourOut', new Linear(NEIGHBOURS * NEIGHBOUR_DIM, dim, { bias: false, rng: rng.fork(), std: 0 }));
     }
   }
 
@@ -222,7 +271,14 @@ export class RefReadout extends Module {
     const ask = (mean: Float32Array): Tensor => split(ops.scale(this.query.forward(ops.matmul(tensor(mean, [Q, W], { device: dev }), words)), QUERY_GAIN), 1);
     const merge = (x: Tensor): Tensor => ops.reshape(ops.permute(x, [0, 2, 1, 3]), [Q, this.dim]);
     const shows = this.key.forward(ops.gatherRows(hidden, tensor(index.patchRows, [Q * N], { dtype: 'i32', device: dev })));
-    const codes = this.keyEmbed.forward(ops.embedding(tokenTable, tensor(index.patchIds, [Q * N], { dtype: 'i32', device: dev })));
+    const patchCodes = ops.embedding(tokenTable, tensor(index.patchIds, [Q * N], { dtype: 'i32', device: dev }));
+    let codes = this.keyEmbed.forward(patchCodes);
+    if (this.neighbourIn && this.neighbourOut) {
+      if (N !== this.side * this.side) throw new RangeError(`RefReadout: ${N} patches a query, expected ${this.side}x${this.side}`);
+      const padded = ops.concat([this.neighbourIn.forward(patchCodes), tensor(new Float32Array(NEIGHBOUR_DIM), [1, NEIGHBOUR_DIM], { device: dev })], 0);
+      const around = ops.gatherRows(padded, tensor(neighbourRows(Q, this.side), [Q * N * NEIGHBOURS], { dtype: 'i32', device: dev }));
+      codes = ops.add(codes, this.neighbourOut.forward(ops.reshape(around, [Q * N, NEIGHBOURS * NEIGHBOUR_DIM])));
+    }
     const tiled = tensor(new Int32Array(Q * N).map((_, i) => i % N), [Q * N], { dtype: 'i32', device: dev });
     const perPatch = (table: Tensor): Tensor => split(ops.embedding(table, tiled), N);
     let q = ask(index.wordMean);

@@ -3,7 +3,7 @@
 // against the full forward pass with the readout on.
 import * as eg from '../../lib';
 import { withShape } from '../../lib/train/trainer';
-import { QUERY_GAIN, RefIndex, refIndex } from '../../lib/model/ref_readout';
+import { NEIGHBOUR_DIM, NEIGHBOUR_RADIUS, QUERY_GAIN, RefIndex, RefReadout, neighbourRows, refIndex } from '../../lib/model/ref_readout';
 import { GEO_FEATURES } from '../../lib/model/geometry';
 import { LAYOUT, WORDS } from './fixtures';
 import { argmax, randomCodes, randomVq } from './helpers';
@@ -52,13 +52,19 @@ function readoutCase(seed: number): { hidden: Float32Array; geo: Float32Array; i
  * the parts (U_rel a) and Wp geo, where a = Wv-space read of hop 1 with the anchor's words.
  */
 function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: Float32Array, index: RefIndex, sharpen = 1): void {
-  const ro = m.refReadout!, D = 32, H = 4, d = 8, N = 6, rows = 20, Q = index.count, W = index.wordIds.length;
+  checkReadout(m.refReadout!, m.tokens.weight, hidden, geo, index, sharpen);
+}
+
+/** checkAgainstReference for a readout and token table of its own (dim 32, 4 heads). */
+function checkReadout(ro: RefReadout, tableT: eg.Tensor, hidden: Float32Array, geo: Float32Array, index: RefIndex, sharpen = 1): void {
+  const D = 32, H = 4, d = 8, Q = index.count, N = index.patchRows.length / Q, rows = hidden.length / D, W = index.wordIds.length;
   const [got, gotLoss] = eg.tidy(() => ops.noGrad(() => {
-    const out = ro.read(eg.tensor(hidden, [rows, D]), m.tokens.weight, eg.tensor(geo, [N, GEO_FEATURES]), index);
+    const out = ro.read(eg.tensor(hidden, [rows, D]), tableT, eg.tensor(geo, [N, GEO_FEATURES]), index);
     return [out.r.toArray(), out.attentionLoss!.item()] as const;
   }));
-  const table = m.tokens.weight.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), We = ro.keyEmbed.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
+  const table = tableT.toArray(), Wq = ro.query.weight.toArray(), Wk = ro.key.weight.toArray(), We = ro.keyEmbed.weight.toArray(), Wv = ro.value.weight.toArray(), Wo = ro.out.weight.toArray();
   const Ur = ro.relation?.weight.toArray(), Wp = ro.keyPos?.weight.toArray();
+  const Wn1 = ro.neighbourIn?.weight.toArray(), Wn2 = ro.neighbourOut?.weight.toArray();
   const lin = (M: ArrayLike<number>, x: ArrayLike<number>, out: number, inn: number, row0 = 0): number[] =>
     Array.from({ length: out }, (_, o) => { let s = 0; for (let i = 0; i < inn; i++) s += M[(row0 + o) * inn + i] * x[i]; return s; });
   const ask = (mean: ArrayLike<number>, q: number): number[] => {
@@ -78,7 +84,20 @@ function checkAgainstReference(m: eg.model.EchoGen, hidden: Float32Array, geo: F
   for (let q = 0; q < Q; q++) {
     const keys = Array.from({ length: N }, (_, p) => {
       const a = lin(Wk, hidden.subarray(index.patchRows[q * N + p] * D), D, D), b = lin(We, table.subarray(index.patchIds[q * N + p] * D), D, D);
-      return a.map((x, c) => x + b[c]);
+      const key = a.map((x, c) => x + b[c]);
+      if (Wn1 && Wn2) {
+        // The neighbours' codes at NEIGHBOUR_DIM, offsets in raster order, zero off the grid.
+        const side = Math.round(Math.sqrt(N)), r = Math.floor(p / side), c0 = p % side, around: number[] = [];
+        for (let dr = -NEIGHBOUR_RADIUS; dr <= NEIGHBOUR_RADIUS; dr++) {
+          for (let dc = -NEIGHBOUR_RADIUS; dc <= NEIGHBOUR_RADIUS; dc++) {
+            if (dr === 0 && dc === 0) continue;
+            const rr = r + dr, cc = c0 + dc, inside = rr >= 0 && rr < side && cc >= 0 && cc < side;
+            around.push(...(inside ? lin(Wn1, table.subarray(index.patchIds[q * N + rr * side + cc] * D), NEIGHBOUR_DIM, D) : new Array<number>(NEIGHBOUR_DIM).fill(0)));
+          }
+        }
+        lin(Wn2, around, D, around.length).forEach((x, c) => { key[c] += x; });
+      }
+      return key;
     });
     const parts: [number[], number[][]][] = [[ask(index.wordMean, q), keys]];
     const rel = index.relation[q];
@@ -167,6 +186,50 @@ describe('referring readout', () => {
         m.dispose();
       }
     }
+  });
+
+  test('neighbourRows: each patch\'s 24 neighbours in raster order of the offsets, the zero row off the grid (hand-checked on a 3x3 grid)', () => {
+    const rows = neighbourRows(2, 3);
+    expect(rows.length).toBe(2 * 9 * 24);
+    const zero = 18;
+    // Patch 0 (row 0, col 0) of query 0: offsets (-2..2, -2..2) without (0, 0); only (0,1), (0,2), (1,0..2), (2,0..2) are on the grid.
+    const want0 = [
+      zero, zero, zero, zero, zero,
+      zero, zero, zero, zero, zero,
+      zero, zero, /* self */ 1, 2,
+      zero, zero, 3, 4, 5,
+      zero, zero, 6, 7, 8,
+    ];
+    expect(Array.from(rows.subarray(0, 24))).toEqual(want0);
+    // Patch 4 (the centre) of query 1: every patch of the 3x3 grid but itself, offset by 9; the outer ring is off the grid.
+    const centre = Array.from(rows.subarray((9 + 4) * 24, (9 + 5) * 24));
+    expect(centre.filter((r) => r !== zero).sort((a, b) => a - b)).toEqual([9, 10, 11, 12, 14, 15, 16, 17]);
+    expect(centre.slice(6, 9)).toEqual([9, 10, 11]);
+  });
+
+  test('neighbours: the keys\' 5x5 neighbourhood part equals a float64 reference; it starts at zero; it needs refReadout and a square grid', () => {
+    const r = new eg.nn.InitRng(11), D = 32, N = 9, rows = 12;
+    const ro = new RefReadout(D, 4, new eg.nn.InitRng(12), { neighbours: 3 });
+    const table = eg.tensor(Float32Array.from({ length: 70 * D }, () => r.uniform() * 2 - 1), [70, D]);
+    try {
+      expect(Array.from(ro.neighbourOut!.weight.toArray()).every((x) => x === 0)).toBe(true);
+      for (const lin of [ro.out, ro.neighbourOut!]) lin.loadStateDict({ weight: eg.tensor(Float32Array.from({ length: lin.weight.size }, () => (r.uniform() - 0.5) * 2), lin.weight.shape) });
+      const index: RefIndex = {
+        count: 2, wordIds: Int32Array.from([20, 21, 22]), wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1]), relation: Int32Array.from([-1, -1]), anchorMean: null,
+        patchRows: Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+        patchIds: Int32Array.from([3, 40, 41, 7, 50, 3, 60, 61, 62, 3, 40, 9, 9, 9, 41, 41, 50, 3]), rowQuery: new Int32Array(rows).fill(-1),
+        inBox: Float32Array.from([0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1]),
+      };
+      const hidden = Float32Array.from({ length: rows * D }, () => r.uniform() * 2 - 1);
+      const geo = Float32Array.from({ length: N * GEO_FEATURES }, () => r.uniform() * 2 - 1);
+      checkReadout(ro, table, hidden, geo, index);
+      const wrongGrid = { ...index, patchRows: index.patchRows.subarray(0, 8), patchIds: index.patchIds.subarray(0, 8), count: 2 };
+      expect(() => eg.tidy(() => ro.read(eg.tensor(hidden, [rows, D]), table, eg.tensor(geo.subarray(0, 4 * GEO_FEATURES), [4, GEO_FEATURES]), wrongGrid))).toThrow(/4 patches a query, expected 3x3/);
+    } finally {
+      ro.dispose();
+      table.dispose();
+    }
+    expect(() => M.EchoGen.create({ dim: 32, layers: 1, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry: true, refNeighbours: true }, { words: WORDS, vq: randomVq(K), seed: 1 })).toThrow(/refNeighbours needs config.refReadout/);
   });
 
   test('refIndex with relation phrases: the target\'s words before the phrase, the anchor\'s after it, the relation\'s index', () => {
