@@ -36,7 +36,7 @@ const sightOf = (l, i) => {
   rows.push(side < 12 ? 'target side < 12 px' : side < 20 ? 'target side 12-20 px' : 'target side >= 20 px');
   const px = toPixelBox(b);
   rows.push(drawnSide(px[2] - px[0]) && drawnSide(px[3] - px[1]) ? 'target sides the world draws' : 'a target side the world never draws');
-  if (drawnAs.some((o, k) => k !== i && o.color === drawnAs[i].color && !eg.data.sameColorApart([drawnAs[i], o]))) rows.push('a same-colour object touches it');
+  if (eg.data.touchingLookAlikes(drawnAs, i).length) rows.push('a same-colour object touches it');
   return rows;
 };
 const kindOf = (expr) => {

@@ -50,7 +50,7 @@ const layouts = values.world ? eg.data.generateScenes(count('world'), 'test', 20
 /** Per layout, per object: does a same-colour object touch it (scripts/grounding-breakdown.js's rule)? */
 const touching = layouts.map((l) => {
   const d = l.objects.map((o) => ({ ...eg.data.parseExpression(o.expr).target, box: o.box }));
-  return d.map((a, i) => d.some((m, k) => k !== i && m.color === a.color && !eg.data.sameColorApart([a, m])));
+  return d.map((_, i) => eg.data.touchingLookAlikes(d, i).length > 0);
 });
 const queries = layouts.flatMap((l, li) => l.objects.map((o, i) => ({ l, o, i, touching: touching[li][i] })));
 

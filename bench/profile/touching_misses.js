@@ -33,7 +33,7 @@ const queries = [];
 for (const l of eg.data.readLayouts(values.layouts)) {
   const drawn = l.objects.map((o) => ({ ...eg.data.parseExpression(o.expr).target, box: o.box }));
   l.objects.forEach((o, i) => {
-    const mates = drawn.map((_, k) => k).filter((k) => k !== i && drawn[k].color === drawn[i].color && !eg.data.sameColorApart([drawn[i], drawn[k]]));
+    const mates = eg.data.touchingLookAlikes(drawn, i);
     if (mates.length) queries.push({ l, o, i, mates, drawn });
   });
 }

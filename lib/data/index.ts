@@ -14,7 +14,7 @@ export { matchesDescription, resolveExpression, captionAssignment, captionHolds 
 export type { Attributed } from './semantics';
 export { buildExpressions, buildCaption, fullDescription } from './describe';
 export { shapeSpans, maskOverlap } from './raster';
-export { visibility, isReadable, isLooselyReadable, sameColorApart } from './visibility';
+export { visibility, isReadable, isLooselyReadable, sameColorApart, touchingLookAlikes } from './visibility';
 export type { ObjectVisibility } from './visibility';
 export { generateScene, generateScenes, worldScenes, splitOf, worldOptions, SPLITS, SMALL_SIDES, LARGE_SIDES } from './generator';
 export type { WorldOptions, WorldScene, Split } from './generator';

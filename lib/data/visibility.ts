@@ -102,6 +102,17 @@ export function sameColorApart(objects: readonly { color: Color; box: Box }[]): 
   return true;
 }
 
+/**
+ * The objects of `objects` that touch object i and share its colour (pixel boxes not apart, as in
+ * sameColorApart): where a render shows the two as one region of that colour. Indices, in order.
+ */
+export function touchingLookAlikes(objects: readonly { color: Color; box: Box }[], i: number): number[] {
+  if (!Number.isInteger(i) || i < 0 || i >= objects.length) throw new RangeError(`touchingLookAlikes: i must be an index into the ${objects.length} objects, got ${i}`);
+  const out: number[] = [];
+  objects.forEach((o, k) => { if (k !== i && o.color === objects[i].color && !sameColorApart([objects[i], o])) out.push(k); });
+  return out;
+}
+
 export function isReadable(objects: readonly { shape: Shape; color: Color; box: Box }[], minVisible: number): boolean {
   if (!sameColorApart(objects)) return false;
   return visibility(objects).every((v) => v.reachesBox && v.connected && v.visible >= minVisible * v.area);

@@ -171,6 +171,23 @@ describe('world generator', () => {
       .toEqual(generateScenes(20, 'test', 8, { readability: 'strict' }).map((s) => data.formatLayout(s.layout)));
   });
 
+  test('touchingLookAlikes by hand: same colour and touching or overlapping; another colour or a gap does not count', () => {
+    const px = (x1: number, y1: number, x2: number, y2: number): Box => [x1 / 64, y1 / 64, x2 / 64, y2 / 64];
+    const objs = [
+      { color: 'red' as const, box: px(0, 0, 10, 10) },
+      { color: 'red' as const, box: px(8, 0, 20, 10) },    // overlaps 0
+      { color: 'red' as const, box: px(40, 40, 50, 50) },  // far from both
+      { color: 'blue' as const, box: px(4, 4, 14, 14) },   // overlaps 0 and 1, another colour
+      { color: 'red' as const, box: px(18, 8, 30, 20) },   // overlaps 1 only
+    ];
+    expect(data.touchingLookAlikes(objs, 0)).toEqual([1]);
+    expect(data.touchingLookAlikes(objs, 1)).toEqual([0, 4]);
+    expect(data.touchingLookAlikes(objs, 2)).toEqual([]);
+    expect(data.touchingLookAlikes(objs, 3)).toEqual([]);
+    expect(data.touchingLookAlikes(objs, 4)).toEqual([1]);
+    for (const bad of [-1, 5, 1.5]) expect(() => data.touchingLookAlikes(objs, bad)).toThrow(/touchingLookAlikes: i must be an index into the 5 objects/);
+  });
+
   test('isLooselyReadable by hand: a triangle whose apex is hidden passes; a square two-thirds under one of its colour does not', () => {
     const px = (x1: number, y1: number, x2: number, y2: number): Box => [x1 / 64, y1 / 64, x2 / 64, y2 / 64];
     // Red triangle 20x20 at (10,10); a blue square covers its top 8 rows: the apex is hidden, the
