@@ -42,6 +42,21 @@ double iou_ref(const float* a, const float* b, bool giou) {
   return c > 0 ? iou - (c - uni) / c : iou;
 }
 
+// GRPO's group normalisation in float64: (r - mean) / (sample sd + eps), 0 for a group of one or of equal rewards.
+template <typename T>
+Ref advantage_ref(const T* reward, int64_t B, int64_t G, double eps) {
+  Ref a(B * G, 0);
+  for (int64_t b = 0; b < B; ++b) {
+    const T* r = reward + b * G;
+    double mean = 0, ss = 0;
+    for (int64_t g = 0; g < G; ++g) mean += double(r[g]) / G;
+    for (int64_t g = 0; g < G; ++g) ss += (r[g] - mean) * (r[g] - mean);
+    const double sd = G > 1 ? std::sqrt(ss / (G - 1)) : 0;
+    for (int64_t g = 0; g < G; ++g) a[b * G + g] = G > 1 && ss > 0 ? (r[g] - mean) / (sd + eps) : 0;
+  }
+  return a;
+}
+
 struct RewardRef {
   Ref reward, advantage, iou;
 };
@@ -65,13 +80,8 @@ RewardRef reward_ref(const Vec& pred, const Vec& target, const Vec& mask, int64_
       }
       r.reward[b * G + g] = count > 0 ? (o.iou_weight * si - o.l1_weight * sl) / count : 0;
     }
-    double mean = 0, ss = 0;
-    for (int64_t g = 0; g < G; ++g) mean += r.reward[b * G + g] / G;
-    for (int64_t g = 0; g < G; ++g) ss += (r.reward[b * G + g] - mean) * (r.reward[b * G + g] - mean);
-    double sd = G > 1 ? std::sqrt(ss / (G - 1)) : 0;
-    for (int64_t g = 0; g < G; ++g)
-      r.advantage[b * G + g] = G > 1 && ss > 0 ? (r.reward[b * G + g] - mean) / (sd + o.eps) : 0;
   }
+  r.advantage = advantage_ref(r.reward.data(), B, G, o.eps);
   return r;
 }
 
@@ -133,6 +143,8 @@ Case iou_case(const Vec& a, int64_t n, const Vec& b, int64_t m, BoxKind kind, bo
   return c;
 }
 
+std::string reward_name(int64_t B, int64_t G, int64_t N) { return "cycle_reward " + dims({B, G, N}); }
+
 Case reward_case(const RewardCase& rc, RewardOptions opt, bool with_ref, const int64_t* faults = nullptr) {
   using namespace echogen::test;
   const int64_t B = rc.B, G = rc.G, N = rc.N;
@@ -142,11 +154,28 @@ Case reward_case(const RewardCase& rc, RewardOptions opt, bool with_ref, const i
                                out("iou", B * G * N, 1e-6).with_ref(r.iou, 1e-5)};
   if (faults)
     for (int k = 3; k < 6; ++k) arrays[k].compare = false;
-  Case c = make_case("cycle_reward " + dims({B, G, N}) + (faults ? " with faults" : ""), std::move(arrays), [=](auto be, Args& x) {
+  Case c = make_case(reward_name(B, G, N) + (faults ? " with faults" : ""), std::move(arrays), [=](auto be, Args& x) {
     BoxFault f = cycle_reward(be, x.f(0), x.f(1), x.f(2), B, G, N, opt, x.f(3), x.f(4), x.f(5));
     std::copy(f.bad, f.bad + 3, x.status);
   });
   if (faults) std::copy(faults, faults + 3, c.expect_status);
+  if (with_ref && !faults) {
+    // The advantage divides by the group's spread, so the float32 rewards' rounding (checked to 1e-5 above) is
+    // amplified by 1/sd: two samples whose rewards differ by 1e-3 give an advantage off by ~1e-4 from the exact one.
+    // It is checked as the normalisation of the backend's own rewards, which is well-conditioned at every spread.
+    c.arrays[4].ref.clear();
+    c.arrays[4].compare = false;
+    auto own = [=](echogen::test::Report& report, const echogen::test::Outputs& o, const std::string& who) {
+      Ref want = advantage_ref(o.f[3].data(), B, G, opt.eps);
+      std::vector<float> want32(want.begin(), want.end());
+      compare(report, reward_name(B, G, N) + " advantage " + who + " vs f64 of its rewards", o.f[4].data(), want32.data(),
+              want.data(), want.size(), 1e-5);
+    };
+    c.check = [=](echogen::test::Report& report, const echogen::test::Outputs& cpu) { own(report, cpu, "cpu"); };
+    c.twin_check = [=](echogen::test::Report& report, const echogen::test::Outputs& gpu, const echogen::test::Outputs&) {
+      own(report, gpu, "cuda");
+    };
+  }
   c.bytes = 4.0 * (B * G * N * 5 + B * N * 5 + 2 * B * G);
   return c;
 }
