@@ -58,8 +58,8 @@ ThreadPool& case_pool() {
 }
 
 bool compare(Report& report, const std::string& what, const float* got, const float* want, const double* scale, size_t n,
-             double tol) {
-  double max_err = 0, max_scale = 0;
+             double tol, double range) {
+  double max_err = 0, max_scale = range;
   bool finite = true;
   for (size_t i = 0; i < n; ++i) {
     const double g = got[i], w = want[i], s = scale ? scale[i] : w;
@@ -119,7 +119,7 @@ void check_case(Report& report, const Case& c) {
     std::vector<float> got = arr.i32 ? std::vector<float>(cpu.i[k].begin(), cpu.i[k].end()) : cpu.f[k];
     std::vector<float> want(arr.ref.begin(), arr.ref.end());
     compare(report, c.name + " " + arr.name + " cpu vs f64", got.data(), want.data(), arr.ref.data(), got.size(),
-            arr.ref_tol >= 0 ? arr.ref_tol : arr.tol);
+            arr.ref_tol >= 0 ? arr.ref_tol : arr.tol, arr.range);
   }
   if (c.check) c.check(report, cpu);
 #ifdef ECHOGEN_WITH_CUDA
@@ -136,11 +136,11 @@ void check_case(Report& report, const Case& c) {
       continue;
     }
     const double* scale = arr.ref.empty() ? nullptr : arr.ref.data();
-    compare(report, what, gpu.f[k].data(), cpu.f[k].data(), scale, arr.size(), arr.tol);
+    compare(report, what, gpu.f[k].data(), cpu.f[k].data(), scale, arr.size(), arr.tol, arr.range);
     if (!arr.ref.empty()) {
       std::vector<float> want(arr.ref.begin(), arr.ref.end());
       compare(report, c.name + " " + arr.name + " cuda vs f64", gpu.f[k].data(), want.data(), arr.ref.data(), arr.size(),
-              arr.ref_tol >= 0 ? arr.ref_tol : arr.tol);
+              arr.ref_tol >= 0 ? arr.ref_tol : arr.tol, arr.range);
     }
   }
   if (c.twin_check) c.twin_check(report, gpu, cpu);

@@ -31,7 +31,14 @@ struct Array {
   std::vector<double> ref;   // float64 reference for the CPU output (optional)
   double ref_tol = -1;       // tolerance against `ref` (default: tol)
   bool compare = true;       // false: the case's own twin_check compares this output
+  double range = 0;          // errors are relative to max(max |ref|, range): see within()
   size_t size() const { return i32 ? i.size() : f.size(); }
+  // For an output bounded by a known range (an IoU in [-1, 1]): errors relative to at least that range, so a case
+  // whose few values all happen to lie near zero is not held to a relative error of float32 near zero.
+  Array&& within(double r) && {
+    range = r;
+    return std::move(*this);
+  }
   Array&& with_ref(std::vector<double> r, double t = -1) && {
     ref = std::move(r);
     ref_tol = t;
@@ -116,7 +123,7 @@ void check_case(Report& report, const Case& c);
 double time_cpu(const Case& c, int reps = 5);
 // The measure above, reported as one line.
 bool compare(Report& report, const std::string& what, const float* got, const float* want, const double* scale, size_t n,
-             double tol);
+             double tol, double range = 0);
 
 #ifdef ECHOGEN_WITH_CUDA
 // Uploads the inputs, runs the CUDA twin and downloads every array.
