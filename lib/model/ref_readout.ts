@@ -197,6 +197,36 @@ export function neighbourRows(count: number, side: number): Int32Array {
   return out;
 }
 
+/**
+ * The distinct image prefixes among `count` queries of `patches` patches each: the queries of one
+ * sequence read the same rows and codes, and a key depends on nothing else, so the keys are computed
+ * once a prefix. `rows`/`ids`: the prefixes' patch rows and token ids, [prefixes * patches], in order
+ * of first use; `expand`: [count * patches] each query's patch p -> its prefix's row of the keys,
+ * or null when every query has its own prefix.
+ */
+export function distinctPrefixes(patchRows: Int32Array, patchIds: Int32Array, count: number, patches: number): { prefixes: number; rows: Int32Array; ids: Int32Array; expand: Int32Array | null } {
+  const first: number[] = [], of = new Int32Array(count);
+  const same = (a: number, b: number): boolean => {
+    for (let p = 0; p < patches; p++) if (patchRows[a * patches + p] !== patchRows[b * patches + p] || patchIds[a * patches + p] !== patchIds[b * patches + p]) return false;
+    return true;
+  };
+  for (let q = 0; q < count; q++) {
+    let u = first.length - 1;
+    while (u >= 0 && !same(first[u], q)) u--;
+    if (u < 0) { u = first.length; first.push(q); }
+    of[q] = u;
+  }
+  if (first.length === count) return { prefixes: count, rows: patchRows, ids: patchIds, expand: null };
+  const pick = (src: Int32Array): Int32Array => {
+    const out = new Int32Array(first.length * patches);
+    first.forEach((q, u) => out.set(src.subarray(q * patches, (q + 1) * patches), u * patches));
+    return out;
+  };
+  const expand = new Int32Array(count * patches);
+  for (let q = 0; q < count; q++) for (let p = 0; p < patches; p++) expand[q * patches + p] = of[q] * patches + p;
+  return { prefixes: first.length, rows: pick(patchRows), ids: pick(patchIds), expand };
+}
+
 export class RefReadout extends Module {
   readonly dim: number;
   readonly heads: number;
@@ -270,19 +300,10 @@ export class RefReadout extends Module {
     const split = (x: Tensor, t: number): Tensor => ops.permute(ops.reshape(x, [Q, t, H, d]), [0, 2, 1, 3]);
     const ask = (mean: Float32Array): Tensor => split(ops.scale(this.query.forward(ops.matmul(tensor(mean, [Q, W], { device: dev }), words)), QUERY_GAIN), 1);
     const merge = (x: Tensor): Tensor => ops.reshape(ops.permute(x, [0, 2, 1, 3]), [Q, this.dim]);
-    const shows = this.key.forward(ops.gatherRows(hidden, tensor(index.patchRows, [Q * N], { dtype: 'i32', device: dev })));
-    const patchCodes = ops.embedding(tokenTable, tensor(index.patchIds, [Q * N], { dtype: 'i32', device: dev }));
-    let codes = this.keyEmbed.forward(patchCodes);
-    if (this.neighbourIn && this.neighbourOut) {
-      if (N !== this.side * this.side) throw new RangeError(`RefReadout: ${N} patches a query, expected ${this.side}x${this.side}`);
-      const padded = ops.concat([this.neighbourIn.forward(patchCodes), tensor(new Float32Array(NEIGHBOUR_DIM), [1, NEIGHBOUR_DIM], { device: dev })], 0);
-      const around = ops.gatherRows(padded, tensor(neighbourRows(Q, this.side), [Q * N * NEIGHBOURS], { dtype: 'i32', device: dev }));
-      codes = ops.add(codes, this.neighbourOut.forward(ops.reshape(around, [Q * N, NEIGHBOURS * NEIGHBOUR_DIM])));
-    }
     const tiled = tensor(new Int32Array(Q * N).map((_, i) => i % N), [Q * N], { dtype: 'i32', device: dev });
     const perPatch = (table: Tensor): Tensor => split(ops.embedding(table, tiled), N);
     let q = ask(index.wordMean);
-    let k = split(ops.add(shows, codes), N);
+    let k = split(this.keys(hidden, tokenTable, index, N), N);
     let v = perPatch(this.value.forward(patchGeo));
     const scale = 1 / Math.sqrt(d);
     if (this.relation && this.keyPos && index.anchorMean) {
@@ -298,6 +319,22 @@ export class RefReadout extends Module {
     const read = ops.attention(q, k, v, { scale: scale * this.sharpen });
     const r = this.out.forward(merge(q.shape[3] === d ? read : ops.slice(read, 3, 0, d)));
     return { r, attentionLoss: index.inBox ? this.attentionLoss(q, k, scale, index.inBox, Q, N) : null };
+  }
+
+  /** The keys [count * N, dim] of the queries' patches, computed once for each distinct image prefix. */
+  private keys(hidden: Tensor, tokenTable: Tensor, index: RefIndex, N: number): Tensor {
+    const dev = hidden.device, rows = (a: Int32Array): Tensor => tensor(a, [a.length], { dtype: 'i32', device: dev });
+    const { prefixes: U, rows: patchRows, ids, expand } = distinctPrefixes(index.patchRows, index.patchIds, index.count, N);
+    const shows = this.key.forward(ops.gatherRows(hidden, rows(patchRows)));
+    const patchCodes = ops.embedding(tokenTable, rows(ids));
+    let keys = ops.add(shows, this.keyEmbed.forward(patchCodes));
+    if (this.neighbourIn && this.neighbourOut) {
+      if (N !== this.side * this.side) throw new RangeError(`RefReadout: ${N} patches a query, expected ${this.side}x${this.side}`);
+      const padded = ops.concat([this.neighbourIn.forward(patchCodes), tensor(new Float32Array(NEIGHBOUR_DIM), [1, NEIGHBOUR_DIM], { device: dev })], 0);
+      const around = ops.gatherRows(padded, rows(neighbourRows(U, this.side)));
+      keys = ops.add(keys, this.neighbourOut.forward(ops.reshape(around, [U * N, NEIGHBOURS * NEIGHBOUR_DIM])));
+    }
+    return expand ? ops.gatherRows(keys, rows(expand)) : keys;
   }
 
   private attentionLoss(q: Tensor, k: Tensor, scale: number, inBox: Float32Array, Q: number, N: number): Tensor {

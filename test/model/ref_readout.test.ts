@@ -3,7 +3,7 @@
 // against the full forward pass with the readout on.
 import * as eg from '../../lib';
 import { withShape } from '../../lib/train/trainer';
-import { NEIGHBOUR_DIM, NEIGHBOUR_RADIUS, QUERY_GAIN, RefIndex, RefReadout, neighbourRows, refIndex } from '../../lib/model/ref_readout';
+import { NEIGHBOUR_DIM, NEIGHBOUR_RADIUS, QUERY_GAIN, RefIndex, RefReadout, distinctPrefixes, neighbourRows, refIndex } from '../../lib/model/ref_readout';
 import { GEO_FEATURES } from '../../lib/model/geometry';
 import { LAYOUT, WORDS } from './fixtures';
 import { argmax, randomCodes, randomVq } from './helpers';
@@ -230,6 +230,69 @@ describe('referring readout', () => {
       table.dispose();
     }
     expect(() => M.EchoGen.create({ dim: 32, layers: 1, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry: true, refNeighbours: true }, { words: WORDS, vq: randomVq(K), seed: 1 })).toThrow(/refNeighbours needs config.refReadout/);
+  });
+
+  test('distinctPrefixes: queries reading the same rows and codes share one prefix, in order of first use (hand-checked)', () => {
+    // 4 queries of 2 patches: 0 and 2 read rows (5, 6), 1 and 3 read (8, 9); query 3's codes differ from 1's.
+    const rows = Int32Array.from([5, 6, 8, 9, 5, 6, 8, 9]), ids = Int32Array.from([40, 41, 42, 43, 40, 41, 42, 44]);
+    const d = distinctPrefixes(rows, ids, 4, 2);
+    expect(d.prefixes).toBe(3);
+    expect(Array.from(d.rows)).toEqual([5, 6, 8, 9, 8, 9]);
+    expect(Array.from(d.ids)).toEqual([40, 41, 42, 43, 42, 44]);
+    expect(Array.from(d.expand!)).toEqual([0, 1, 2, 3, 0, 1, 4, 5]);
+    // every query its own prefix: the arrays as given, nothing to expand
+    const own = distinctPrefixes(rows.subarray(0, 4), ids.subarray(0, 4), 2, 2);
+    expect(own).toEqual({ prefixes: 2, rows: rows.subarray(0, 4), ids: ids.subarray(0, 4), expand: null });
+  });
+
+  test('queries sharing a prefix: the read equals a float64 reference, and r and every gradient equal those of the same rows read from two copies', () => {
+    const r = new eg.nn.InitRng(21), D = 32, N = 9, rows = 27;
+    const ro = new RefReadout(D, 4, new eg.nn.InitRng(22), { neighbours: 3 });
+    const table = eg.tensor(Float32Array.from({ length: 70 * D }, () => r.uniform() * 2 - 1), [70, D]);
+    try {
+      for (const lin of [ro.out, ro.neighbourOut!]) lin.loadStateDict({ weight: eg.tensor(Float32Array.from({ length: lin.weight.size }, () => (r.uniform() - 0.5) * 2), lin.weight.shape) });
+      // Rows 18-26 are a copy of rows 0-8: queries 0 and 2 share rows 0-8 (one prefix), or query 2 reads the copy.
+      const hidden = Float32Array.from({ length: rows * D }, () => r.uniform() * 2 - 1);
+      hidden.copyWithin(18 * D, 0, 9 * D);
+      const geo = Float32Array.from({ length: N * GEO_FEATURES }, () => r.uniform() * 2 - 1);
+      const ids = [3, 40, 41, 7, 50, 3, 60, 61, 62];
+      const span = (from: number): number[] => Array.from({ length: N }, (_, p) => from + p);
+      const index = (third: number): RefIndex => ({
+        count: 3, wordIds: Int32Array.from([20, 21, 22]), wordMean: Float32Array.from([0.5, 0.5, 0, 0, 0, 1, 0, 1, 0]), relation: Int32Array.from([-1, -1, -1]), anchorMean: null,
+        patchRows: Int32Array.from([...span(0), ...span(9), ...span(third)]),
+        patchIds: Int32Array.from([...ids, 9, 9, 41, 41, 50, 3, 3, 40, 9, ...ids]), rowQuery: new Int32Array(rows).fill(-1),
+        inBox: Float32Array.from([0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 1, 0]),
+      });
+      const shared = index(0), copies = index(18);
+      expect(distinctPrefixes(shared.patchRows, shared.patchIds, 3, N).prefixes).toBe(2);
+      expect(distinctPrefixes(copies.patchRows, copies.patchIds, 3, N).prefixes).toBe(3);
+      checkReadout(ro, table, hidden, geo, shared);
+      const run = (ix: RefIndex): Float32Array[] => eg.tidy(() => {
+        const params = ro.parameters();
+        ops.zeroGrad(params);
+        const h = eg.tensor(hidden, [rows, D]);
+        h.requiresGrad = true;
+        const out = ro.read(h, table, eg.tensor(geo, [N, GEO_FEATURES]), ix);
+        const r = out.r.toArray() as Float32Array;
+        ops.backward(ops.add(ops.sum(ops.mul(out.r, out.r)), out.attentionLoss!));
+        const hGrad = h.grad!.toArray() as Float32Array;
+        // the copy's rows' gradient belongs to the rows it copies
+        for (let i = 0; i < 9 * D; i++) hGrad[i] += hGrad[18 * D + i], hGrad[18 * D + i] = 0;
+        return [r, hGrad, ...params.map((w) => w.grad!.toArray() as Float32Array)];
+      });
+      const a = run(shared), b = run(copies);
+      expect(a.length).toBe(b.length);
+      const relErr = a.map((x, i) => {
+        let err = 0, scale = 1e-6;
+        x.forEach((v, j) => { err = Math.max(err, Math.abs(v - b[i][j])); scale = Math.max(scale, Math.abs(b[i][j])); });
+        return err / scale;
+      });
+      expect(Math.max(...relErr)).toBeLessThan(1e-5);
+      expect(a[1].some((v) => v !== 0)).toBe(true);
+    } finally {
+      ro.dispose();
+      table.dispose();
+    }
   });
 
   test('refIndex with relation phrases: the target\'s words before the phrase, the anchor\'s after it, the relation\'s index', () => {
