@@ -8,6 +8,8 @@
 //   node bench/profile/step_profile.js [--steps N] [--warmup N] [--batch B] [--no-wrap] [--json out.json]
 //     [--real]  (the step `echogen train` runs: the preset with every flag, pmtpStep on B fresh world scenes of 1-4
 //                objects rendered and VQ-encoded each step, the readout and patch-box losses; codebook random)
+//     [--model-flags FLAG=true|false,...]  (the small preset with these model flags changed)
+//     [--dist DIR]  (another build's dist/, e.g. a worktree's, for an A/B of a change)
 //     [--fused-mlp]  (the MLP through ops.biasGelu: fc's product without bias, then the fused bias+GELU;
 //                     measured no faster than Linear + ops.gelu, docs/profile.md, so lib/nn/mlp.ts keeps the latter)
 'use strict';
@@ -19,7 +21,16 @@ const args = process.argv.slice(2);
 const opt = (name, d) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
 const flag = (name) => args.includes(name);
 const STEPS = opt('--steps', 5), WARMUP = opt('--warmup', 2), B = opt('--batch', 8);
-const DIST = path.join(__dirname, '..', '..', 'dist');
+const DIST = args.includes('--dist') ? path.resolve(args[args.indexOf('--dist') + 1]) : path.join(__dirname, '..', '..', 'dist');
+// --model-flags refNeighbours=true,...: the small preset with these flags changed (as `echogen train --model-flags`)
+const FLAGS = {};
+if (args.includes('--model-flags')) {
+  for (const kv of args[args.indexOf('--model-flags') + 1].split(',')) {
+    const [k, v] = kv.split('=');
+    if (v !== 'true' && v !== 'false') throw new RangeError(`--model-flags: ${kv} must be FLAG=true or FLAG=false`);
+    FLAGS[k] = v === 'true';
+  }
+}
 
 const FAMILY = [
   [/^(matmul|linear|bmm|gemm)/i, 'GEMM (linear, matmul)'],
@@ -65,7 +76,7 @@ if (flag('--fused-mlp')) {
 const step = require('../suites/train_step.js').__test;
 
 function main() {
-  const model = step.buildModel(eg, 'small');
+  const model = step.buildModel(eg, { ...eg.model.presets.small, ...FLAGS });
   const { batch } = step.buildBatch(eg, model, B);
   const o = new eg.optim.AdamW(model.parameters(), { lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.01 });
   let i = 0;
