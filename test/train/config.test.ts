@@ -2,6 +2,7 @@
 import { configFromArgs, resumeConflict } from '../../lib/cli/train';
 import type { TrainConfig } from '../../lib/train/trainer';
 import { stepSeed } from '../../lib/train/data';
+import { presets } from '../../lib/model/config';
 
 describe('configFromArgs', () => {
   test('defaults, per-stage steps, lr scaling keeps the stage ratios', () => {
@@ -15,7 +16,11 @@ describe('configFromArgs', () => {
     expect(c.hard).toBe(true);
     expect(configFromArgs({ steps: '5' }).steps).toEqual({ pmtp: 5, djo: 5, 'cycle-rl': 5 });
     expect(configFromArgs({ preset: 'small' }).steps).toEqual({ pmtp: 9000, djo: 200, 'cycle-rl': 40 });
-    expect(configFromArgs({ preset: 'small' }).looseScenes).toBe(0);
+    expect(configFromArgs({ preset: 'small' }).looseScenes).toBe(0.5);
+    expect(configFromArgs({ preset: 'tiny' }).looseScenes).toBe(0);
+    // small's readout keys read their 5x5 neighbourhood (docs/training.md section 18); tiny's has no readout
+    expect(presets.small.refNeighbours).toBe(true);
+    expect(presets.tiny.refNeighbours).toBeUndefined();
     expect(configFromArgs({ preset: 'small', 'loose-scenes': '0.25' }).looseScenes).toBe(0.25);
     expect(configFromArgs({ preset: 'small' }).textWeight).toBe(2);
     expect(configFromArgs({ preset: 'tiny' }).textWeight).toBe(1);
