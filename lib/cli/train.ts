@@ -182,7 +182,7 @@ const TRAIN_OPTIONS: OptionTable = {
   mix: { type: 'string', value: 'joint=W,l2i=W,i2l=W', description: 'PMTP task mix', default: 'joint=1,l2i=0,i2l=0' },
   beta: { type: 'string', value: 'B', description: 'Cycle RL KL weight', default: '0.04' },
   'rl-layouts': { type: 'string', value: 'real|random|template', description: 'where Cycle RL layouts come from', default: 'real' },
-  'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: '0' },
+  'loose-scenes': { type: 'string', value: 'SHARE', description: 'share (0-1) of PMTP/DJO scenes drawn with partly hidden objects, touching look-alikes and box sides out of sight', default: 'tiny 0; small 0.5' },
   'model-flags': { type: 'string', value: 'FLAG=true|false,...', description: `override the preset's model components (${MODEL_FLAGS.join(', ')}; docs/model.md); with --init, added components start from their init` },
   'text-weight': { type: 'string', value: 'W', description: 'PMTP: weight of the box (text) loss against the image loss (the preset\'s: tiny 1, small 2)' },
   'lr-decay': { type: 'string', value: 'SHARE', description: 'share (0.01-1) of each stage\'s steps after warm-up over which the learning rate decays; before it, it stays at the peak', default: 'tiny 1; small 0.3' },
