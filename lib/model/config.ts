@@ -56,10 +56,12 @@ export interface EchoGenConfig {
    * part of (lib/model/ref_readout.ts; needs refReadout; absent: false).
    */
   refNeighbours?: boolean;
+  /** With refNeighbours: the neighbourhood's radius in patches, 1 to 7 (absent: 2, a 5x5 neighbourhood). */
+  refNeighbourRadius?: number;
 }
 
 export type PresetName = 'tiny' | 'small';
-export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes' | 'patchShapes' | 'refNeighbours'>;
+export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRatio' | 'maxPositions' | 'imageSize' | 'patchSize' | 'codebookSize' | 'geometry' | 'layoutMap' | 'patchPixels' | 'refReadout' | 'refRelations' | 'bidirectionalImage' | 'patchBoxes' | 'patchShapes' | 'refNeighbours' | 'refNeighbourRadius'>;
 
 /**
  * tiny: tests and quick demos (8x8 patches, 64 image tokens; too coarse for faithful boxes).
@@ -86,7 +88,7 @@ const MAX: Record<(typeof INT_FIELDS)[number], number> = {
 export const MODEL_FLAGS = ['geometry', 'layoutMap', 'patchPixels', 'refReadout', 'refRelations', 'bidirectionalImage', 'patchBoxes', 'patchShapes', 'refNeighbours'] as const;
 export type ModelFlag = (typeof MODEL_FLAGS)[number];
 // format and version are the checkpoint's own fields (lib/model/checkpoint.ts), next to the config's.
-const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...MODEL_FLAGS, 'format', 'version']);
+const KNOWN_FIELDS = new Set<string>([...INT_FIELDS, 'mlpRatio', 'words', ...MODEL_FLAGS, 'refNeighbourRadius', 'format', 'version']);
 const MAX_MLP_RATIO = 64;
 const MAX_WORDS = 1 << 20;
 
@@ -121,6 +123,10 @@ export function checkConfig(c: unknown, where: string): EchoGenConfig {
   if (cfg.patchShapes && !cfg.patchBoxes) throw new RangeError(`${at}config.patchShapes needs config.patchBoxes (the same patches and targets)`);
   if (cfg.refRelations && !cfg.refReadout) throw new RangeError(`${at}config.refRelations needs config.refReadout (it is a second hop of the readout)`);
   if (cfg.refNeighbours && !cfg.refReadout) throw new RangeError(`${at}config.refNeighbours needs config.refReadout (it is part of the readout's keys)`);
+  if (o.refNeighbourRadius !== undefined) {
+    if (!cfg.refNeighbours) throw new RangeError(`${at}config.refNeighbourRadius needs config.refNeighbours`);
+    if (!(Number.isInteger(o.refNeighbourRadius) && cfg.refNeighbourRadius! >= 1 && cfg.refNeighbourRadius! <= 7)) throw new RangeError(`${at}config.refNeighbourRadius must be an integer from 1 to 7, got ${JSON.stringify(o.refNeighbourRadius)}`);
+  }
   if (cfg.imageSize % cfg.patchSize !== 0) throw new RangeError(`${at}config.patchSize (${cfg.patchSize}) must divide config.imageSize (${cfg.imageSize})`);
-  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false, patchShapes: cfg.patchShapes ?? false, refNeighbours: cfg.refNeighbours ?? false };
+  return { dim: cfg.dim, layers: cfg.layers, heads: cfg.heads, mlpRatio: cfg.mlpRatio, maxPositions: cfg.maxPositions, imageSize: cfg.imageSize, patchSize: cfg.patchSize, codebookSize: cfg.codebookSize, words: [...cfg.words], seed: cfg.seed, geometry: cfg.geometry ?? false, layoutMap: cfg.layoutMap ?? false, patchPixels: cfg.patchPixels ?? false, refReadout: cfg.refReadout ?? false, refRelations: cfg.refRelations ?? false, bidirectionalImage: cfg.bidirectionalImage ?? false, patchBoxes: cfg.patchBoxes ?? false, patchShapes: cfg.patchShapes ?? false, refNeighbours: cfg.refNeighbours ?? false, refNeighbourRadius: cfg.refNeighbourRadius };
 }

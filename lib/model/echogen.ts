@@ -145,7 +145,7 @@ export class EchoGen extends Module {
     // Zero at the start: a model extended from one without it (--init) computes what it did.
     if (c.patchPixels) this.patchPixels = this.addModule('patchPixels', new Linear(3 * c.patchSize * c.patchSize, c.dim, { bias: false, rng: rng.fork(), std: 0 }));
     if (c.layoutMap) this.layoutMap = this.addModule('layoutMap', new Linear(LAYOUT_MAP_FEATURES, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
-    if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork(), { relations: c.refRelations, neighbours: c.refNeighbours ? c.imageSize / c.patchSize : undefined }));
+    if (c.refReadout) this.refReadout = this.addModule('refReadout', new RefReadout(c.dim, c.heads, rng.fork(), { relations: c.refRelations, neighbours: c.refNeighbours ? c.imageSize / c.patchSize : undefined, radius: c.refNeighbourRadius }));
     if (c.patchBoxes) this.patchBoxHead = this.addModule('patchBoxHead', new Linear(c.dim, c.dim, { bias: false, rng: rng.fork(), std: 0.02 }));
     if (c.patchShapes) this.patchShapeHead = this.addModule('patchShapeHead', new Linear(c.dim, SHAPES.length, { rng: rng.fork(), std: 0.02 }));
     this.relationPhrases = c.refRelations ? RELATIONS.map((r) => (r.split(' ').every((w) => this.vocab.text.words.includes(w)) ? this.vocab.words(r) : null)) : undefined;

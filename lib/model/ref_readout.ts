@@ -169,24 +169,25 @@ export function refIndex(seqs: readonly TokenSequence[], T: number, patches: num
 /** The fixed gain on the readout's query (see the header). */
 export const QUERY_GAIN = 8;
 
-/** With neighbours: the neighbourhood's radius in patches (5x5), and the width each neighbour's code is read at. */
+/** With neighbours: the neighbourhood's default radius in patches (5x5), and the width each neighbour's code is read at. */
 export const NEIGHBOUR_RADIUS = 2;
 export const NEIGHBOUR_DIM = 32;
-const NEIGHBOURS = (2 * NEIGHBOUR_RADIUS + 1) ** 2 - 1;
+/** The neighbours of a patch at a radius: the (2r + 1)^2 square without the patch. */
+export const neighbourCount = (radius: number): number => (2 * radius + 1) ** 2 - 1;
 
 /**
- * For `count` queries of side x side patches each: [count * side^2 * NEIGHBOURS] rows into the
- * queries' patch rows (q * side^2 + p) of every patch's neighbours in raster order of the offsets
+ * For `count` queries of side x side patches each: [count * side^2 * neighbourCount(radius)] rows into
+ * the queries' patch rows (q * side^2 + p) of every patch's neighbours in raster order of the offsets
  * (the patch itself skipped), and count * side^2 (a zero row) where a neighbour is off the grid.
  */
-export function neighbourRows(count: number, side: number): Int32Array {
-  const N = side * side, out = new Int32Array(count * N * NEIGHBOURS);
+export function neighbourRows(count: number, side: number, radius = NEIGHBOUR_RADIUS): Int32Array {
+  const N = side * side, out = new Int32Array(count * N * neighbourCount(radius));
   let at = 0;
   for (let q = 0; q < count; q++) {
     for (let p = 0; p < N; p++) {
       const r = Math.floor(p / side), c = p % side;
-      for (let dr = -NEIGHBOUR_RADIUS; dr <= NEIGHBOUR_RADIUS; dr++) {
-        for (let dc = -NEIGHBOUR_RADIUS; dc <= NEIGHBOUR_RADIUS; dc++) {
+      for (let dr = -radius; dr <= radius; dr++) {
+        for (let dc = -radius; dc <= radius; dc++) {
           if (dr === 0 && dc === 0) continue;
           const rr = r + dr, cc = c + dc;
           out[at++] = rr >= 0 && rr < side && cc >= 0 && cc < side ? q * N + rr * side + cc : count * N;
@@ -243,8 +244,9 @@ export class RefReadout extends Module {
   readonly neighbourIn: Linear | null = null;
   /** With neighbours: Wn2, the concatenated neighbours to a key part; starts at zero. */
   readonly neighbourOut: Linear | null = null;
-  /** With neighbours: the patches a side. */
+  /** With neighbours: the patches a side, and the neighbourhood's radius. */
   readonly side: number = 0;
+  readonly radius: number = NEIGHBOUR_RADIUS;
   private sharpenBy = 1;
   /**
    * Multiplies forward's attention scores (not the attention loss's); 1 as trained. An inference
@@ -257,8 +259,11 @@ export class RefReadout extends Module {
     this.sharpenBy = s;
   }
 
-  /** opts.neighbours: the patches a side of the image grid, to read each key's neighbourhood (absent: no neighbours). */
-  constructor(dim: number, heads: number, rng: InitRng, opts: { relations?: boolean; neighbours?: number } = {}) {
+  /**
+   * opts.neighbours: the patches a side of the image grid, to read each key's neighbourhood (absent: no
+   * neighbours); opts.radius: its radius in patches (absent: NEIGHBOUR_RADIUS).
+   */
+  constructor(dim: number, heads: number, rng: InitRng, opts: { relations?: boolean; neighbours?: number; radius?: number } = {}) {
     super();
     this.dim = dim;
     this.heads = heads;
@@ -273,9 +278,12 @@ export class RefReadout extends Module {
     }
     if (opts.neighbours !== undefined) {
       if (!Number.isInteger(opts.neighbours) || opts.neighbours < 1) throw new RangeError(`RefReadout: neighbours must be the grid's side in patches, got ${opts.neighbours}`);
+      const radius = opts.radius ?? NEIGHBOUR_RADIUS;
+      if (!Number.isInteger(radius) || radius < 1) throw new RangeError(`RefReadout: radius must be a positive integer, got ${radius}`);
       this.side = opts.neighbours;
+      this.radius = radius;
       this.neighbourIn = this.addModule('neighbourIn', new Linear(dim, NEIGHBOUR_DIM, { bias: false, rng: rng.fork() }));
-      this.neighbourOut = this.addModule('neighbourOut', new Linear(NEIGHBOURS * NEIGHBOUR_DIM, dim, { bias: false, rng: rng.fork(), std: 0 }));
+      this.neighbourOut = this.addModule('neighbourOut', new Linear(neighbourCount(radius) * NEIGHBOUR_DIM, dim, { bias: false, rng: rng.fork(), std: 0 }));
     }
   }
 
@@ -331,8 +339,8 @@ export class RefReadout extends Module {
     if (this.neighbourIn && this.neighbourOut) {
       if (N !== this.side * this.side) throw new RangeError(`RefReadout: ${N} patches a query, expected ${this.side}x${this.side}`);
       const padded = ops.concat([this.neighbourIn.forward(patchCodes), tensor(new Float32Array(NEIGHBOUR_DIM), [1, NEIGHBOUR_DIM], { device: dev })], 0);
-      const around = ops.gatherRows(padded, rows(neighbourRows(U, this.side)));
-      keys = ops.add(keys, this.neighbourOut.forward(ops.reshape(around, [U * N, NEIGHBOURS * NEIGHBOUR_DIM])));
+      const around = ops.gatherRows(padded, rows(neighbourRows(U, this.side, this.radius)));
+      keys = ops.add(keys, this.neighbourOut.forward(ops.reshape(around, [U * N, neighbourCount(this.radius) * NEIGHBOUR_DIM])));
     }
     return expand ? ops.gatherRows(keys, rows(expand)) : keys;
   }

@@ -3,7 +3,7 @@
 // against the full forward pass with the readout on.
 import * as eg from '../../lib';
 import { withShape } from '../../lib/train/trainer';
-import { NEIGHBOUR_DIM, NEIGHBOUR_RADIUS, QUERY_GAIN, RefIndex, RefReadout, distinctPrefixes, neighbourRows, refIndex } from '../../lib/model/ref_readout';
+import { NEIGHBOUR_DIM, QUERY_GAIN, RefIndex, RefReadout, distinctPrefixes, neighbourRows, refIndex } from '../../lib/model/ref_readout';
 import { GEO_FEATURES } from '../../lib/model/geometry';
 import { LAYOUT, WORDS } from './fixtures';
 import { argmax, randomCodes, randomVq } from './helpers';
@@ -88,8 +88,8 @@ function checkReadout(ro: RefReadout, tableT: eg.Tensor, hidden: Float32Array, g
       if (Wn1 && Wn2) {
         // The neighbours' codes at NEIGHBOUR_DIM, offsets in raster order, zero off the grid.
         const side = Math.round(Math.sqrt(N)), r = Math.floor(p / side), c0 = p % side, around: number[] = [];
-        for (let dr = -NEIGHBOUR_RADIUS; dr <= NEIGHBOUR_RADIUS; dr++) {
-          for (let dc = -NEIGHBOUR_RADIUS; dc <= NEIGHBOUR_RADIUS; dc++) {
+        for (let dr = -ro.radius; dr <= ro.radius; dr++) {
+          for (let dc = -ro.radius; dc <= ro.radius; dc++) {
             if (dr === 0 && dc === 0) continue;
             const rr = r + dr, cc = c0 + dc, inside = rr >= 0 && rr < side && cc >= 0 && cc < side;
             around.push(...(inside ? lin(Wn1, table.subarray(index.patchIds[q * N + rr * side + cc] * D), NEIGHBOUR_DIM, D) : new Array<number>(NEIGHBOUR_DIM).fill(0)));
@@ -223,6 +223,16 @@ describe('referring readout', () => {
       const hidden = Float32Array.from({ length: rows * D }, () => r.uniform() * 2 - 1);
       const geo = Float32Array.from({ length: N * GEO_FEATURES }, () => r.uniform() * 2 - 1);
       checkReadout(ro, table, hidden, geo, index);
+      // radius 1 (3x3): 8 neighbours; the reference reads the readout's radius
+      const ro1 = new RefReadout(D, 4, new eg.nn.InitRng(13), { neighbours: 3, radius: 1 });
+      try {
+        expect(ro1.neighbourOut!.weight.shape).toEqual([D, 8 * NEIGHBOUR_DIM]);
+        for (const lin of [ro1.out, ro1.neighbourOut!]) lin.loadStateDict({ weight: eg.tensor(Float32Array.from({ length: lin.weight.size }, () => (r.uniform() - 0.5) * 2), lin.weight.shape) });
+        checkReadout(ro1, table, hidden, geo, index);
+      } finally {
+        ro1.dispose();
+      }
+      expect(() => new RefReadout(D, 4, new eg.nn.InitRng(13), { neighbours: 3, radius: 0 })).toThrow(/radius must be a positive integer, got 0/);
       const wrongGrid = { ...index, patchRows: index.patchRows.subarray(0, 8), patchIds: index.patchIds.subarray(0, 8), count: 2 };
       expect(() => eg.tidy(() => ro.read(eg.tensor(hidden, [rows, D]), table, eg.tensor(geo.subarray(0, 4 * GEO_FEATURES), [4, GEO_FEATURES]), wrongGrid))).toThrow(/4 patches a query, expected 3x3/);
     } finally {
@@ -230,6 +240,14 @@ describe('referring readout', () => {
       table.dispose();
     }
     expect(() => M.EchoGen.create({ dim: 32, layers: 1, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry: true, refNeighbours: true }, { words: WORDS, vq: randomVq(K), seed: 1 })).toThrow(/refNeighbours needs config.refReadout/);
+    const base = { dim: 32, layers: 1, heads: 4, mlpRatio: 2, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: K, geometry: true, refReadout: true };
+    expect(() => M.EchoGen.create({ ...base, refNeighbourRadius: 3 }, { words: WORDS, vq: randomVq(K), seed: 1 })).toThrow(/config.refNeighbourRadius needs config.refNeighbours/);
+    for (const bad of [0, 8, 1.5]) expect(() => M.EchoGen.create({ ...base, refNeighbours: true, refNeighbourRadius: bad }, { words: WORDS, vq: randomVq(K), seed: 1 })).toThrow(/config.refNeighbourRadius must be an integer from 1 to 7, got /);
+    const wide = M.EchoGen.create({ ...base, refNeighbours: true, refNeighbourRadius: 3 }, { words: WORDS, vq: randomVq(K), seed: 1 });
+    expect(wide.refReadout!.radius).toBe(3);
+    expect(wide.refReadout!.neighbourOut!.weight.shape).toEqual([32, 48 * NEIGHBOUR_DIM]);
+    expect(wide.config.refNeighbourRadius).toBe(3);
+    wide.dispose();
   });
 
   test('distinctPrefixes: queries reading the same rows and codes share one prefix, in order of first use (hand-checked)', () => {
