@@ -15,7 +15,7 @@ import { parseSchedule, parseTaskMix } from '../train/schedule';
 import { LayoutError, readLayoutEntries } from '../data';
 import type { LayoutSourceKind } from '../data';
 import type { EchoGen, Layout, ModelFlag, PresetName } from '../model';
-import { MODEL_FLAGS, checkConfig, presets } from '../model';
+import { MODEL_FLAGS, checkConfig, presets, withFlags } from '../model';
 
 export const LIMITS = {
   steps: { min: 1, max: 10_000_000 },
@@ -127,7 +127,7 @@ export function configFromArgs(values: Record<string, string | boolean | undefin
     cfg.model = { ...cfg.model, ...parseModelFlags(String(values['model-flags'])) };
     // A combination the model refuses (patchShapes without patchBoxes, say) is a usage error now, not after the tokenizer fit.
     try {
-      checkConfig({ ...presets[cfg.preset], ...cfg.model, words: [], seed: 0 }, '');
+      checkConfig({ ...withFlags(presets[cfg.preset], cfg.model), words: [], seed: 0 }, '');
     } catch (e) {
       throw new UsageError(`--model-flags: ${(e as Error).message}`);
     }
@@ -170,7 +170,7 @@ function savedConfig(ckpt: string): TrainConfig {
 
 const TRAIN_OPTIONS: OptionTable = {
   out: { type: 'string', value: 'DIR', description: 'run directory: checkpoints, log.jsonl, stage-*/ and the final model/' },
-  stages: { type: 'string', value: 'LIST', description: `stages to run, in order (${STAGES.join(', ')})`, default: 'tiny pmtp,djo,cycle-rl; small pmtp,djo' },
+  stages: { type: 'string', value: 'LIST', description: `stages to run, in order (${STAGES.join(', ')})`, default: 'tiny pmtp,djo,cycle-rl; small pmtp' },
   preset: { type: 'string', value: 'NAME', description: 'model size: tiny or small', default: 'tiny' },
   steps: { type: 'string', value: 'N|stage=N,...', description: `optimiser steps, ${LIMITS.steps.min} to ${LIMITS.steps.max} (one number for every stage, or per stage)`, default: 'tiny pmtp=300,djo=100,cycle-rl=20; small pmtp=9000,djo=200,cycle-rl=40' },
   batch: { type: 'string', value: 'B', description: `scenes per PMTP/DJO step, ${LIMITS.batch.min} to ${LIMITS.batch.max}; refused when its estimated memory exceeds ${MEMORY_SHARE * 100}% of this machine's`, default: '8' },

@@ -69,14 +69,24 @@ export type ModelShape = Pick<EchoGenConfig, 'dim' | 'layers' | 'heads' | 'mlpRa
  * 4x4 patches with 2048 codes (256 image tokens), the coarsest measured to keep the detector's AP on
  * reconstructions above 0.9x the originals (8x8 with 512 codes keeps ~0.53x; docs/model.md). It has
  * every learning aid of docs/training.md: the coordinate encoding, the layout map, the patch pixel
- * embedding, the referring readout with its keys' 5x5 neighbourhood (section 18) and (training only) the
+ * embedding, the referring readout with its keys' 7x7 neighbourhood (section 18) and (training only) the
  * patch-box task with shapes (section 13: the full run raised grounding Acc@0.5 from 91.85 to 95.47 on the
  * world's test split).
  */
 export const presets: Record<PresetName, ModelShape> = {
   tiny: { dim: 64, layers: 2, heads: 4, mlpRatio: 4, maxPositions: 256, imageSize: 64, patchSize: 8, codebookSize: 256, geometry: true },
-  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true, patchPixels: true, refReadout: true, refRelations: true, patchBoxes: true, patchShapes: true, refNeighbours: true },
+  small: { dim: 128, layers: 4, heads: 4, mlpRatio: 4, maxPositions: 512, imageSize: 64, patchSize: 4, codebookSize: 2048, geometry: true, layoutMap: true, patchPixels: true, refReadout: true, refRelations: true, patchBoxes: true, patchShapes: true, refNeighbours: true, refNeighbourRadius: 3 },
 };
+
+/**
+ * A shape with on/off components overridden (`echogen train --model-flags`). A flag that turns
+ * refNeighbours off also drops the neighbourhood's radius, which means nothing without it.
+ */
+export function withFlags<S extends Partial<ModelShape>>(shape: S, flags: Partial<ModelShape> | undefined): S {
+  const out = { ...shape, ...flags };
+  if (!out.refNeighbours) delete out.refNeighbourRadius;
+  return out;
+}
 
 const INT_FIELDS = ['dim', 'layers', 'heads', 'maxPositions', 'imageSize', 'patchSize', 'codebookSize', 'seed'] as const;
 // Sane bounds, far above anything that trains here, so a corrupt or hostile config is refused before

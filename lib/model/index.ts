@@ -13,7 +13,7 @@ export { collate, buildMask, disposeBatch } from './batch';
 export type { Batch } from './batch';
 export { PatchVq, kMeans } from './vq_tokenizer';
 export type { PatchVqConfig, KMeansOptions } from './vq_tokenizer';
-export { presets, checkConfig, MODEL_FLAGS } from './config';
+export { presets, checkConfig, MODEL_FLAGS, withFlags } from './config';
 export type { EchoGenConfig, ModelFlag, ModelShape, PresetName } from './config';
 export { EchoGen, GROUND_L2I_WEIGHT } from './echogen';
 export type { GenerateOptions, GenerateResult, Losses, RunOptions, GroundOptions, SampleBoxesOptions, SampledBox } from './echogen';

@@ -93,8 +93,10 @@ describe('presets', () => {
       const relations = p.refRelations ? eg.data.RELATIONS.length * D * D + M.GEO_FEATURES * D : 0;
       // The patch-box task (training only): a patch's map to its coordinate query (D x D, no bias) and its shape logits.
       const patch = (p.patchBoxes ? D * D : 0) + (p.patchShapes ? eg.data.SHAPES.length * (D + 1) : 0);
-      // With neighbours: each of the 24 neighbours' codes at 32 wide (D x 32), then 24 * 32 -> D (both without bias).
-      const neighbours = p.refNeighbours ? D * 32 + 24 * 32 * D : 0;
+      // With neighbours: each of the (2r+1)^2 - 1 neighbours' codes at 32 wide (D x 32), then that many * 32 -> D
+      // (both without bias); r = 2 when absent, small's is 3 (48 neighbours).
+      const r = p.refNeighbourRadius ?? 2;
+      const neighbours = p.refNeighbours ? D * 32 + ((2 * r + 1) ** 2 - 1) * 32 * D : 0;
       expect(m.numParameters()).toBe(V * D + p.maxPositions * D + p.layers * block + 2 * D + p.codebookSize * D + m.vocab.textSize * D + geo + map + pixels + readout + relations + patch + neighbours);
       m.dispose();
     }

@@ -2,7 +2,7 @@
 import { configFromArgs, resumeConflict } from '../../lib/cli/train';
 import type { TrainConfig } from '../../lib/train/trainer';
 import { stepSeed } from '../../lib/train/data';
-import { presets } from '../../lib/model/config';
+import { presets, withFlags } from '../../lib/model/config';
 
 describe('configFromArgs', () => {
   test('defaults, per-stage steps, lr scaling keeps the stage ratios', () => {
@@ -17,10 +17,18 @@ describe('configFromArgs', () => {
     expect(configFromArgs({ steps: '5' }).steps).toEqual({ pmtp: 5, djo: 5, 'cycle-rl': 5 });
     expect(configFromArgs({ preset: 'small' }).steps).toEqual({ pmtp: 9000, djo: 200, 'cycle-rl': 40 });
     expect(configFromArgs({ preset: 'small' }).looseScenes).toBe(0.5);
+    // small trains PMTP alone (DJO lowered every held-out figure of the v16 run; docs/training.md section 19)
+    expect(configFromArgs({ preset: 'small' }).stages).toEqual(['pmtp']);
+    expect(configFromArgs({ preset: 'tiny' }).stages).toEqual(['pmtp', 'djo', 'cycle-rl']);
     expect(configFromArgs({ preset: 'tiny' }).looseScenes).toBe(0);
-    // small's readout keys read their 5x5 neighbourhood (docs/training.md section 18); tiny's has no readout
+    // small's readout keys read their 7x7 neighbourhood (docs/training.md section 18); tiny's has no readout
     expect(presets.small.refNeighbours).toBe(true);
+    expect(presets.small.refNeighbourRadius).toBe(3);
     expect(presets.tiny.refNeighbours).toBeUndefined();
+    // turning the neighbours off drops the radius with them (a radius alone is a config error)
+    expect(withFlags(presets.small, { refNeighbours: false }).refNeighbourRadius).toBeUndefined();
+    expect(withFlags(presets.small, { patchBoxes: false }).refNeighbourRadius).toBe(3);
+    expect(() => configFromArgs({ preset: 'small', 'model-flags': 'refNeighbours=false' })).not.toThrow();
     expect(configFromArgs({ preset: 'small', 'loose-scenes': '0.25' }).looseScenes).toBe(0.25);
     expect(configFromArgs({ preset: 'small' }).textWeight).toBe(2);
     expect(configFromArgs({ preset: 'tiny' }).textWeight).toBe(1);
