@@ -76,7 +76,7 @@ if (flag('--fused-mlp')) {
 const step = require('../suites/train_step.js').__test;
 
 function main() {
-  const model = step.buildModel(eg, { ...eg.model.presets.small, ...FLAGS });
+  const model = step.buildModel(eg, eg.model.withFlags(eg.model.presets.small, FLAGS));
   const { batch } = step.buildBatch(eg, model, B);
   const o = new eg.optim.AdamW(model.parameters(), { lr: 1e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.01 });
   let i = 0;

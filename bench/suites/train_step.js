@@ -237,8 +237,8 @@ module.exports = {
     // issue's plain decoder: every on/off component of the preset off (eg.model.MODEL_FLAGS), so a flag added later
     // cannot leave the peers comparing different models
     const off = Object.fromEntries(eg.model.MODEL_FLAGS.map((f) => [f, false]));
-    const smallPlain = { ...small, ...off };
-    const plain256 = { ...small, dim: 256, heads: 8, ...off };
+    const smallPlain = eg.model.withFlags(small, off);
+    const plain256 = eg.model.withFlags({ ...small, dim: 256, heads: 8 }, off);
     const t = ctx.quick ? { rounds: 2, perRound: 2 } : { rounds: Number(process.env.BENCH_TRAIN_ROUNDS || 3), perRound: 2 };
     const only = process.env.BENCH_TRAIN_CASES ? process.env.BENCH_TRAIN_CASES.split(',') : null;
     const cases = [
