@@ -10,6 +10,7 @@
 //                objects rendered and VQ-encoded each step, the readout and patch-box losses; codebook random)
 //     [--model-flags FLAG=true|false,...]  (the small preset with these model flags changed)
 //     [--dist DIR]  (another build's dist/, e.g. a worktree's, for an A/B of a change)
+//     [--shapes]  (GEMM calls timed per operand shapes, with a GFLOP/s column)
 //     [--fused-mlp]  (the MLP through ops.biasGelu: fc's product without bias, then the fused bias+GELU;
 //                     measured no faster than Linear + ops.gelu, docs/profile.md, so lib/nn/mlp.ts keeps the latter)
 'use strict';
@@ -46,7 +47,27 @@ const FAMILY = [
 ];
 const familyOf = (name) => (FAMILY.find(([re]) => re.test(name)) || [null, 'other (handles, misc.)'])[1];
 
-const acc = new Map();  // op name -> { ms, calls }
+const acc = new Map();  // op name (with --shapes, a GEMM's name and operand shapes) -> { ms, calls }
+const SHAPES = flag('--shapes');
+// 'matmul [8,626,32]x[8,32,626] {"transB":true}': the name, each tensor operand's shape, the options
+function gemmFlops(name, a) {
+  const sa = a[0].shape, sb = a[1].shape;
+  if (name === 'linear') return 2 * sa.slice(0, -1).reduce((x, y) => x * y, 1) * sa[sa.length - 1] * sb[0];
+  const o = (a[2] && typeof a[2] === 'object') ? a[2] : {};
+  const m = o.transA ? sa[sa.length - 1] : sa[sa.length - 2], k = o.transA ? sa[sa.length - 2] : sa[sa.length - 1];
+  const n = o.transB ? sb[sb.length - 2] : sb[sb.length - 1];
+  return 2 * sa.slice(0, -2).reduce((x, y) => x * y, 1) * m * k * n;
+}
+const flopsOf = new Map();  // shape key -> FLOPs of one call
+function shapeKey(name, a) {
+  const key = shapeKeyOf(name, a);
+  if (!flopsOf.has(key)) flopsOf.set(key, gemmFlops(name, a));
+  return key;
+}
+function shapeKeyOf(name, a) {
+  return [name, a.filter((x) => x && x.shape).map((x) => `[${x.shape}]`).join('x'),
+    ...a.filter((x) => x && !x.shape && typeof x === 'object').map((x) => JSON.stringify(x))].join(' ');
+}
 function wrapModule(mod) {
   for (const [name, fn] of Object.entries(mod)) {
     if (typeof fn !== 'function' || /Async$/.test(name) || /^[A-Z]/.test(name)) continue;
@@ -55,10 +76,11 @@ function wrapModule(mod) {
     mod[name] = function wrapped(...a) {
       const t0 = process.hrtime.bigint();
       try { return fn.apply(this, a); } finally {
-        const e = acc.get(name) || { ms: 0, calls: 0 };
+        const key = SHAPES && /^(matmul|linear)$/.test(name) ? shapeKey(name, a) : name;
+        const e = acc.get(key) || { ms: 0, calls: 0 };
         e.ms += Number(process.hrtime.bigint() - t0) / 1e6;
         e.calls++;
-        acc.set(name, e);
+        acc.set(key, e);
       }
     };
   }
@@ -132,6 +154,12 @@ function main() {
   console.log(`small B=${B} T=${batch.length}: step min ${out.stepMs.min.toFixed(1)} ms, median ${out.stepMs.median.toFixed(1)} ms, mean ${out.stepMs.mean.toFixed(1)} ms (load ${out.load.toFixed(1)}); CPU time a step min ${out.stepCpuMs.min.toFixed(0)} ms, median ${out.stepCpuMs.median.toFixed(0)} ms`);
   console.log(`per step: user ${out.perStep.userMs.toFixed(0)} ms, sys ${out.perStep.sysMs.toFixed(0)} ms, minor faults ${out.perStep.minorFaults.toFixed(0)}, ctx switches vol ${out.perStep.voluntaryCtx.toFixed(0)} / invol ${out.perStep.involuntaryCtx.toFixed(0)}`);
   for (const f of out.families) console.log(`  ${f.family.padEnd(30)} ${f.msPerStep.toFixed(1).padStart(8)} ms ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.callsPerStep} calls  [${f.ops.join(', ')}]`);
+  if (SHAPES) {
+    const rows = [...acc.entries()].filter(([k]) => flopsOf.has(k)).sort((x, y) => y[1].ms - x[1].ms);
+    const gf = rows.reduce((t, [k, e]) => t + flopsOf.get(k) * e.calls / STEPS, 0) / 1e9;
+    console.log(`    GEMM work a step: ${gf.toFixed(2)} GFLOP in ${(rows.reduce((t, [, e]) => t + e.ms, 0) / STEPS).toFixed(1)} ms`);
+    for (const [k, e] of rows) console.log(`    ${k.padEnd(60)} ${(e.ms / STEPS).toFixed(2).padStart(7)} ms ${String(e.calls / STEPS).padStart(3)} calls ${(flopsOf.get(k) * e.calls / e.ms / 1e6).toFixed(0).padStart(4)} GFLOP/s`);
+  }
   console.log(`  ${'JS (tape, modules, wrappers, GC)'.padEnd(30)} ${out.jsMsPerStep.toFixed(1).padStart(8)} ms`);
   o.dispose();
   eg.model.disposeBatch(batch);

@@ -8,6 +8,8 @@
 //   (BLIS's "sup" path), with the same multiply-adds in the same order, so C is bit-identical;
 // - a few rows against a transposed B (a decoding step's x W^T): each element is a dot product of an A
 //   row and a B row, 8 depths a lane, so W is read once instead of packed (not bit-identical).
+// A product with a long depth and a small C (a weight gradient, X^T dY over every row of a batch) is split along the
+// depth instead of into tiles (gemm_depth_split), its parts' sums added at the end.
 #include "echogen/gemm.h"
 
 #include "cpu/simd.h"
@@ -43,6 +45,17 @@ constexpr int64_t kDotCols = 64;
 // Below this many, op(B) is not packed in a fork/join of its own before the tasks (each task packs
 // its panels): a second fork/join costs more than the repeated packing of a small B saves.
 constexpr int64_t kSharedPackMacs = int64_t{1} << 25;
+
+// A product with a long depth and a small C (a linear layer's weight gradient: 128 x 512 over 5,008 rows) is split along
+// its depth into kDepthParts parts, each summed into its own C (the first into C, the others into scratch) and the parts
+// added at the end: the row and column split left each of 8 tasks a 66 x 128 tile, so op(A) was packed four times over
+// and op(B) went through a shared 10 MB buffer, and two threads ran 1.2x one (docs/profile.md). A fixed number of parts
+// (not one a thread) keeps C the same on any number of threads. Used from kDepthSplitK depths when C is at most
+// kDepthSplitTiles cache blocks (kMcMax x kNcMax): with more, the tiles keep the threads busy, and each part would read
+// and write the whole C once a depth block (a 2,048 x 128 C over 1,536 depths: 132 GFLOP/s split, 159 in tiles).
+constexpr int64_t kDepthParts = 4;
+constexpr int64_t kDepthSplitK = 4 * kKcMax;
+constexpr int64_t kDepthSplitTiles = 4;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -95,6 +108,16 @@ void pack_a(const GemmArgs& g, const float* a, int64_t i0, int64_t mc, int64_t p
       for (; k < kc; ++k)
         for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[r][k] : 0.f;
     } else {  // A(i, k) = a[k * M + i]
+#ifdef ECHOGEN_AVX2
+      // a full strip's 6 rows are 6 consecutive floats of each depth's row of a: one masked load (nothing past them is
+      // read) and one 8-wide store whose last 2 floats the next depth's store rewrites (kPackSlack past the end)
+      if (rows == MR) {
+        const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+        const float* row = a + p0 * g.m + i0 + s;
+        for (int64_t k = 0; k < kc; ++k, row += g.m) _mm256_storeu_ps(dst + k * MR, _mm256_maskload_ps(row, six));
+        continue;
+      }
+#endif
       for (int64_t k = 0; k < kc; ++k) {
         const float* row = a + (p0 + k) * g.m + i0 + s;
         for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? row[r] : 0.f;
@@ -417,6 +440,61 @@ void run_task_dot(const GemmArgs& g, int64_t bi, int64_t j0, int64_t j1) {
   }
 }
 
+// Depth blocks [pb0, pb1) of every (row block, column block) of a one-matrix product into c (row stride g.n), the first
+// of them stored as C = alpha*acc + beta*C + bias with `beta` and `bias` given (a part after the first: 0 and none).
+// Per column block and depth block op(B) is packed once; per row block op(A).
+void run_depth_part(const GemmArgs& g, const Plan& p, int64_t pb0, int64_t pb1, float* c, float beta, const float* bias) {
+  thread_local Scratch a_buf, b_buf;
+  float* ap = a_buf.get(p.mc * p.kc + kPackSlack);
+  float* bp = b_buf.get(p.nc * p.kc);
+  alignas(64) float acc[MR * NR];
+  for (int64_t jb = 0; jb < p.nb; ++jb) {
+    const int64_t j0 = jb * p.nc, nc = std::min(p.nc, g.n - j0);
+    for (int64_t pb = pb0; pb < pb1; ++pb) {
+      const int64_t p0 = pb * p.kc, kc = std::min(p.kc, g.k - p0);
+      pack_b(g, g.b, j0, nc, p0, kc, bp);
+      for (int64_t i0 = 0; i0 < g.m; i0 += p.mc) {
+        const int64_t mc = std::min(p.mc, g.m - i0);
+        pack_a(g, g.a, i0, mc, p0, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            micro_kernel<true>(kc, ap + ir * kc, 1, MR, MR, bp + jr * kc, NR, NR, acc);
+            store_tile(acc, c + (i0 + ir) * g.n + j0 + jr, g.n, rows, cols, g.alpha, pb == pb0, beta,
+                       bias ? bias + j0 + jr : nullptr);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The depth split (see kDepthParts): part q takes depth blocks [q kb / parts, (q + 1) kb / parts).
+void gemm_depth_split(ThreadPool& pool, const GemmArgs& g) {
+  const Plan p = make_plan(g, 1);
+  const int64_t parts = std::min(kDepthParts, p.kb), cn = g.m * g.n;
+  thread_local Scratch partial;
+  float* sums = partial.get((parts - 1) * cn);
+  pool.parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t q = begin; q < end; ++q) {
+      const int64_t pb0 = q * p.kb / parts, pb1 = (q + 1) * p.kb / parts;
+      if (q == 0) run_depth_part(g, p, pb0, pb1, g.c, g.beta, g.bias);
+      else run_depth_part(g, p, pb0, pb1, sums + (q - 1) * cn, 0.f, nullptr);
+    }
+  });
+  // C += the other parts, in part order (8 lanes at a time; each element the same additions in the same order)
+  pool.parallel_for(ceil_div(cn, 4096), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t e0 = t * 4096, e1 = std::min(cn, e0 + 4096);
+      for (int64_t q = 1; q < parts; ++q) {
+        const float* s = sums + (q - 1) * cn;
+        for (int64_t e = e0; e < e1; ++e) g.c[e] += s[e];
+      }
+    }
+  });
+}
+
 // k == 0: the product is empty, so C = beta*C + bias.
 void empty_product(const GemmArgs& g) {
   for (int64_t bi = 0; bi < g.batch; ++bi) {
@@ -446,6 +524,10 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
     if (serial) dot(0, g.batch * blocks);
     else pool.parallel_for(g.batch * blocks, 1, dot);
     return;
+  }
+  if (!serial && g.batch == 1 && g.k >= kDepthSplitK) {
+    const Plan one = make_plan(g, 1);
+    if (one.mb * one.nb <= kDepthSplitTiles) return gemm_depth_split(pool, g);
   }
   const Plan p = make_plan(g, serial ? 1 : pool.size());
   const int64_t tasks = g.batch * p.mb * p.nb;

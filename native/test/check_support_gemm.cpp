@@ -84,6 +84,10 @@ std::vector<GemmShape> shapes() {
   cs.push_back({false, true, 2, 7, 70, 45, false, true, 0.5f, 0.25f});
   cs.push_back({false, false, 2, 40, 70, 200, true, true, 1.f, -0.5f});
   cs.push_back({true, false, 1, 33, 20, 100, false, false, 2.f, 0.5f});
+  // the depth split (batch 1, k >= 1,024, a small C): a weight gradient's X^T dY, and with bias, alpha and beta
+  cs.push_back({true, false, 1, 37, 70, 2100, false, false, 1.f, 0.f});
+  cs.push_back({false, false, 1, 29, 130, 1500, false, true, -1.5f, 0.75f});
+  cs.push_back({true, true, 1, 64, 17, 1100, false, true, 0.5f, 0.f});
   return cs;
 }
 
