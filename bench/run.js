@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the benchmark suites: every bench/suites/*.js, or those named on the command line.
 //   node bench/run.js [suite ...] [--quick]
-// Each suite prints a table and writes bench/results/cpu-<YYYY-MM-DD>-<suite>.md.
+// Each suite prints a table and writes bench/results/cpu-<YYYY-MM-DD>-<suite>.md (-2, -3, ... for a second run that day).
 'use strict';
 const fs = require('fs');
 const path = require('path');

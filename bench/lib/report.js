@@ -129,7 +129,10 @@ class Report {
     fs.mkdirSync(dir, { recursive: true });
     // BENCH_RESULT_TAG=x: cpu-<date>-<suite>-x.md (a suite run in parts, with pauses between them on a shared machine)
     const tag = process.env.BENCH_RESULT_TAG ? `-${process.env.BENCH_RESULT_TAG.replace(/[^\w.-]/g, '')}` : '';
-    const file = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}${tag}.md`);
+    const base = path.join(dir, `cpu-${localDate(this.started)}-${this.suite}${tag}`);
+    // a second run on the same day (and tag) gets -2, -3, ...: an earlier result is never overwritten
+    let file = `${base}.md`;
+    for (let n = 2; fs.existsSync(file); n++) file = `${base}-${n}.md`;
     const tmp = `${file}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, this.markdown(eg));
     fs.renameSync(tmp, file);

@@ -89,7 +89,9 @@ function stepFlops(model, batch, dense = false) {
   const rows = B * T;
   const perLayer = 2 * rows * (3 * D * D + D * D + 2 * D * hidden) + 2 * 2 * B * (dense ? T * T : T * (T + 1) / 2) * D;
   const heads = 2 * batch.imageCount * D * c.codebookSize + 2 * batch.textCount * D * model.vocab.textSize;
-  const extra = (model.layoutMap ? 2 * rows * 24 * D : 0);  // the layout map's small linear (geometry's are table-sized)
+  // the layout map's linear (its features to D at every row; geometry's are table-sized); the preset's other parts are
+  // left to the count at the kernels (bench/lib/flop_count.js)
+  const extra = (model.layoutMap ? 2 * rows * model.layoutMap.weight.shape[1] * D : 0);
   return 3 * (c.layers * perLayer + heads + extra);
 }
 
@@ -118,7 +120,7 @@ async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound, to
   const { batch, realTokens } = buildBatch(eg, model, B);
   const T = batch.length, tokens = B * T;
   const label = `${name} B=${B} T=${T}`;
-  const flops = stepFlops(model, batch), denseFlops = stepFlops(model, batch, true);
+  const formula = stepFlops(model, batch), denseFlops = stepFlops(model, batch, true);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echogen-train-step-'));
   const peers = [];
   try {
@@ -143,8 +145,14 @@ async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound, to
     }
     const step = echogenStep(eg, model, opt, batch);
     for (let s = 0; s < 3; s++) losses.push(step());
+    // the model FLOPs of a step, counted at the kernels (a fourth step, after the steps the peers verify): the formula
+    // covers the plain decoders, not the preset's readout, patch-box heads and neighbourhood (about 10 % more work)
+    const counted = countKernelFlops(step), flops = counted.total;
+    const agree = `${(100 * (counted.total / formula - 1)).toFixed(2)} %`;
     checks.push(`${label}: ${model.numParameters()} parameters, ${realTokens} real tokens of ${tokens} (padding ${(100 * (1 - realTokens / tokens)).toFixed(0)}%), ` +
-      `${batch.imageCount} image-code rows, ${batch.textCount} box-token rows; ${(flops / 1e9).toFixed(2)} GFLOP a step (causal attention; ${(denseFlops / 1e9).toFixed(2)} counting the full T x T); echogen losses (image/text), first 3 steps: ${losses.map(fmtLoss).join(', ')}`);
+      `${batch.imageCount} image-code rows, ${batch.textCount} box-token rows; ${(flops / 1e9).toFixed(2)} GFLOP a step counted at the kernels ` +
+      `(GEMM ${(counted.gemm / 1e9).toFixed(2)}, attention ${(counted.attention / 1e9).toFixed(2)}, causal); the decoder's formula ${(formula / 1e9).toFixed(2)} (count - formula: ${agree}; ` +
+      `${(denseFlops / 1e9).toFixed(2)} counting the full T x T); echogen losses (image/text), first 3 steps: ${losses.map(fmtLoss).join(', ')}`);
     for (const peer of peers) {
       const r = peer.first;
       const diff = Math.max(...r.losses.flatMap((l, s) => l.map((x, j) => Math.abs(x - losses[s][j]))));
@@ -191,6 +199,7 @@ async function runCase(ctx, name, shape, B, { torch = true, rounds, perRound, to
 }
 
 const torchLib = require('../lib/torch');
+const { countKernelFlops } = require('../lib/flop_count');
 let tPy = null;
 
 /** The tfjs comparison of 2026-11-22 (BENCH_TFJS=1): benchmark.js means, peers after echogen. */
@@ -258,7 +267,7 @@ module.exports = {
       'builds it (geometry encoding, coordinate pointer and layout map on), echogen only: the PyTorch peer does not model those parts.');
     ctx.note('PyTorch peer (bench/peers/torch/train_step.py): F.linear, F.layer_norm, matmul + softmax attention with an additive -1e9 causal+segment mask ' +
       '(torch 1.13 has no fused scaled_dot_product_attention), F.gelu(approximate="tanh") as echogen\'s kernel, F.cross_entropy, clip_grad_norm_, ' +
-      'torch.optim.AdamW(foreach=True). % of peak: the step\'s model FLOPs with causal attention (stepFlops) / time / the best fmaPeak probe of this run (its CPU-time figure); "% peak, CPU time / threads" divides by the step\'s CPU time / threads instead (what a quiet machine would give with perfect scaling).');
+      'torch.optim.AdamW(foreach=True). % of peak: the step\'s model FLOPs with causal attention (every GEMM and attention product of one step, counted at the kernel wrappers by bench/lib/flop_count.js; for the plain decoders the same as the formula stepFlops) / time / the best fmaPeak probe of this run (its CPU-time figure); "% peak, CPU time / threads" divides by the step\'s CPU time / threads instead (what a quiet machine would give with perfect scaling).');
     ctx.note('The load column is the 1-minute load average over the case\'s rounds: the machine has 2 cores shared with other jobs.');
   },
 };
