@@ -27,7 +27,11 @@ namespace {
 
 constexpr int MR = 6, NR = 16;
 constexpr int64_t kKcMax = 256;   // a 6x256 A strip (6 KB) and a 256x16 B panel (16 KB) sit in L1
-constexpr int64_t kMcMax = 144;   // a 144x256 A block (144 KB) sits in L2
+constexpr int64_t kMcMax = 144;
+// Up to this depth the product is one depth block (kc = k): 512^3 ran 1.60 ms against 1.73 in two blocks of 256 (each
+// C tile stored once, not read back and added to); deeper products use blocks of kKcMax (at kc = 512 the weight
+// gradients over 5,008 rows fell from 164 to 134 GFLOP/s).
+constexpr int64_t kKcSingle = 512;   // a 144x256 A block (144 KB) sits in L2
 constexpr int64_t kNcMax = 512;
 // Floats past the packed A block that pack_a's 8-wide stores may touch.
 constexpr int64_t kPackSlack = 8;
@@ -329,7 +333,7 @@ struct Plan {
 // the dynamic schedule can even out a thread that the OS preempts.
 Plan make_plan(const GemmArgs& g, int threads) {
   Plan p;
-  p.kb = std::max<int64_t>(1, ceil_div(g.k, kKcMax));
+  p.kb = g.k <= kKcSingle ? 1 : ceil_div(g.k, kKcMax);
   p.kc = ceil_div(g.k, p.kb);
   p.mb = ceil_div(g.m, kMcMax);
   p.nb = ceil_div(g.n, kNcMax);
@@ -531,7 +535,7 @@ void gemm(ThreadPool& pool, const GemmArgs& g) {
   }
   const Plan p = make_plan(g, serial ? 1 : pool.size());
   const int64_t tasks = g.batch * p.mb * p.nb;
-  if (!g.trans_b && p.kb == 1 && g.batch * g.m * g.n * g.k < kInPlaceMacs) {
+  if (!g.trans_b && g.k <= kKcMax && g.batch * g.m * g.n * g.k < kInPlaceMacs) {
     auto in_place = [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) run_task_in_place(g, p, t);
     };
