@@ -31,7 +31,7 @@ thread_local bool in_pool_work = false;
 
 // PAUSE iterations a worker spins for the next job before it sleeps: ~2000 x ~40-140 cycles is
 // 30-90 us at 3 GHz.
-constexpr int kWorkerSpin = 2000;
+constexpr int kWorkerSpin = 20000;
 
 struct Job {
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
