@@ -2,9 +2,9 @@
 // claimed through an atomic counter. The caller returns as soon as every chunk is done - it never
 // waits for a worker that woke late (that worker finds no chunk left and goes back to sleep).
 // A worker that finished a job spins on the generation counter for a short while (kWorkerSpin)
-// before it sleeps: a training step issues its ops back to back, a few microseconds of JS apart,
-// and a sleeping worker costs a futex wake-up (tens of microseconds) per op, which on a 128^3 GEMM
-// (~40 us on two cores) was most of the gap to OpenBLAS (bench/results).
+// before it sleeps: a training step issues its ops back to back, microseconds of JS apart, and a
+// sleeping worker costs a futex wake-up (tens of microseconds, more in a VM) per op, which on a 128^3
+// GEMM (~25 us on two cores) was most of the gap to OpenBLAS (bench/results).
 #include "echogen/core.h"
 
 #include <algorithm>
@@ -29,8 +29,13 @@ namespace echogen {
 namespace {
 thread_local bool in_pool_work = false;
 
-// PAUSE iterations a worker spins for the next job before it sleeps: ~2000 x ~40-140 cycles is
-// 30-90 us at 3 GHz.
+// PAUSE iterations a worker spins for the next job before it sleeps: 20,000 x ~21 ns (a PAUSE on this
+// machine's Zen 3) is ~0.4 ms. 2,000 (~43 us) was too short for the gaps a training step leaves between ops
+// (tape and module code): a worker that went to sleep missed the next product, woken tens to hundreds of
+// microseconds late in this VM. Timed calls after a pause, as bench/suites/torch_kernels.js makes them (min /
+// median of 180): 256^3 0.18 / 0.34-0.38 ms -> 0.17 / 0.18 ms; the small preset's step 361-382 -> 350-369 ms
+// (docs/profile.md). OpenBLAS's idle threads spin ~0.1 s, libgomp's a similar order; a worker here gives its
+// core back after 0.4 ms.
 constexpr int kWorkerSpin = 20000;
 
 struct Job {
