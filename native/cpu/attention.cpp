@@ -20,32 +20,72 @@ namespace {
 
 using namespace attention_blocks;
 
-// Which keys of a block a query block may see: causal limits and the i32 mask.
+// A mask's tiles over one call's grid of query blocks (bq rows) and key blocks (bk keys): whether a tile's
+// causally allowed entries are all hidden, all visible, or both. Built once a call for every batch of the
+// mask, so the per-head tasks neither scan the mask to find a tile empty nor read it inside a full one: with
+// a training step's segment mask those reads were ~28 % of the forward (an element-by-element scan of every
+// empty tile, once per head; docs/attention.md).
+enum TileClass : uint8_t { kTileHidden = 0, kTileVisible = 1, kTileMixed = 2 };
+
+struct MaskTiles {
+  std::vector<uint8_t> cls;  // [mask batch][query block][key block]
+  int64_t bq = 1, bk = 1, nqb = 0, nkb = 0;
+
+  MaskTiles(ThreadPool& pool, const AttentionParams& p, int64_t bq_, int64_t bk_) : bq(bq_), bk(bk_) {
+    if (!p.mask) return;
+    nqb = (p.Tq + bq - 1) / bq;
+    nkb = (p.Tk + bk - 1) / bk;
+    const int64_t batches = p.mask_batched ? p.B : 1, offset = p.Tk - p.Tq;
+    cls.assign(static_cast<size_t>(batches * nqb * nkb), kTileHidden);
+    pool.parallel_for(batches * nqb, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int32_t* m = p.mask + (t / nqb) * p.Tq * p.Tk;
+        const int64_t q0 = (t % nqb) * bq, q1 = std::min(p.Tq, q0 + bq);
+        for (int64_t kb = 0; kb < nkb; ++kb) {
+          const int64_t k0 = kb * bk, k1 = std::min(p.Tk, k0 + bk);
+          int64_t allowed = 0, seen = 0;
+          for (int64_t i = q0; i < q1; ++i) {
+            const int64_t e = p.causal ? std::min(k1, i + offset + 1) : k1;
+            if (e <= k0) continue;
+            allowed += e - k0;
+            const int32_t* row = m + i * p.Tk;
+            for (int64_t j = k0; j < e; ++j) seen += row[j] != 0;
+          }
+          cls[static_cast<size_t>(t * nkb + kb)] = seen == 0 ? kTileHidden : seen == allowed ? kTileVisible : kTileMixed;
+        }
+      }
+    });
+  }
+};
+
+// Which keys of a block a query block may see: causal limits and the i32 mask (through its tiles).
 struct Visibility {
   const AttentionParams& p;
-  const int32_t* mask;  // this batch's [Tq, Tk] slice, or nullptr
-  int64_t offset;       // Tk - Tq: query i sees key j iff j <= i + offset
+  const int32_t* mask;   // this batch's [Tq, Tk] slice, or nullptr
+  const uint8_t* tiles;  // this batch's tile classes, or nullptr
+  const MaskTiles& grid;
+  int64_t offset;        // Tk - Tq: query i sees key j iff j <= i + offset
 
-  Visibility(const AttentionParams& params, int64_t b)
+  Visibility(const AttentionParams& params, const MaskTiles& t, int64_t b)
       : p(params), mask(params.mask ? params.mask + (params.mask_batched ? b * params.Tq * params.Tk : 0) : nullptr),
+        tiles(params.mask ? t.cls.data() + (params.mask_batched ? b : 0) * t.nqb * t.nkb : nullptr), grid(t),
         offset(params.Tk - params.Tq) {}
 
-  // False when no query of [q0, q1) sees any key of [k0, k1): the tile is skipped.
-  bool any(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const {
-    if (p.causal && k0 > q1 - 1 + offset) return false;
-    if (!mask) return true;
-    for (int64_t i = q0; i < q1; ++i) {
-      const int64_t end = p.causal ? std::min(k1, i + offset + 1) : k1;
-      for (int64_t j = k0; j < end; ++j)
-        if (mask[i * p.Tk + j]) return true;
-    }
-    return false;
+  // The class of the tile of query block q0 and key block k0 (both on the grid); without a mask, visible.
+  TileClass tile(int64_t q0, int64_t k0) const {
+    return tiles ? static_cast<TileClass>(tiles[(q0 / grid.bq) * grid.nkb + k0 / grid.bk]) : kTileVisible;
   }
-  // Sets s[j] = -inf for every key k0 + j (j < cols_p) that query i may not see.
-  void hide(float* s, int64_t i, int64_t k0, int64_t k1, int64_t cols_p) const {
+  // False when no query of [q0, q1) sees any key of [k0, k1): the tile is skipped.
+  bool any(int64_t q0, int64_t q1, int64_t k0) const {
+    if (p.causal && k0 > q1 - 1 + offset) return false;
+    return tile(q0, k0) != kTileHidden;
+  }
+  // Sets s[j] = -inf for every key k0 + j (j < cols_p) that query i may not see; the mask is read only in a
+  // mixed tile.
+  void hide(float* s, int64_t i, int64_t k0, int64_t k1, int64_t cols_p, bool mixed) const {
     int64_t end = k1 - k0;
     if (p.causal) end = std::max<int64_t>(0, std::min(end, i + offset + 1 - k0));
-    if (mask) {
+    if (mixed) {
       const int32_t* m = mask + i * p.Tk + k0;
       for (int64_t j = 0; j < end; ++j) s[j] = m[j] ? s[j] : -INFINITY;
     }
@@ -84,7 +124,7 @@ void pack_keys(const AttentionParams& p, const Layouts& L, int64_t bh, int64_t k
 }
 
 void forward_block(const AttentionParams& p, const Layouts& L, int64_t bh, int64_t q0, int64_t bq, int64_t bqp,
-                   int64_t bk, const float* q, const float* packed, float* out, float* lse) {
+                   int64_t bk, const float* q, const float* packed, const MaskTiles& tiles, float* out, float* lse) {
   const int64_t D = p.D, Dp = round_up(D, kW), Tk = p.Tk;
   thread_local std::vector<float> buf;
   float* qs = scratch(buf, 2 * bqp * Dp + bqp * bk + 2 * bqp);
@@ -96,20 +136,21 @@ void forward_block(const AttentionParams& p, const Layouts& L, int64_t bh, int64
   std::fill(o, o + bqp * Dp, 0.f);
   std::fill(m, m + bqp, -INFINITY);
   std::fill(l, l + bqp, 0.f);
-  const Visibility vis(p, bh / p.H);
+  const Visibility vis(p, tiles, bh / p.H);
 
   for (int64_t k0 = 0; k0 < Tk; k0 += bk) {
     const int64_t k1 = std::min(Tk, k0 + bk);
-    if (!vis.any(q0, q0 + bq, k0, k1)) {
+    if (!vis.any(q0, q0 + bq, k0)) {
       if (p.causal && k0 > q0 + bq - 1 + vis.offset) break;  // every later block is beyond the diagonal
       continue;
     }
     const float* kt = packed + (k0 / bk) * packed_block_floats(bk, D, Dp);
     const float* vp = kt + D * bk;
     gemm<false, false>(bqp, bk, D, qs, Dp, kt, bk, s, bk);
+    const bool mixed = vis.tile(q0, k0) == kTileMixed;
     for (int64_t r = 0; r < bqp; ++r) {
       float* sr = s + r * bk;
-      if (r < bq) vis.hide(sr, q0 + r, k0, k1, bk);
+      if (r < bq) vis.hide(sr, q0 + r, k0, k1, bk, mixed);
       const float alpha = online_softmax_rescale(m[r], row_max(sr, bk));
       l[r] = l[r] * alpha + row_exp2(sr, bk, online_softmax_pivot(m[r]));
       if (alpha != 1.f)
@@ -135,7 +176,8 @@ struct BackwardTask {
 
   // Writes this (b, h)'s dq share to dq_acc (Tq rows, row stride ldq) and dk, dv of keys [ks0, ks1)
   // (this (b, h)'s rows of dk and dv, in k's and v's layouts).
-  void run(int64_t bh, int64_t ks0, int64_t ks1, float* dq_acc, int64_t ldq, float* dk, float* dv) const {
+  void run(int64_t bh, int64_t ks0, int64_t ks1, const MaskTiles& tiles, float* dq_acc, int64_t ldq, float* dk,
+           float* dv) const {
     const int64_t D = p.D, Dp = round_up(D, kW), Tq = p.Tq;
     const int64_t nqb = (Tq + bqp - 1) / bqp, Tqp = nqb * bqp;
     thread_local std::vector<float> buf_rows, buf_keys, buf_tile;
@@ -165,7 +207,7 @@ struct BackwardTask {
       delta[i] = static_cast<float>(d);
       pivot[i] = i < Tq ? lse_to_pivot(lse[bh * Tq + i]) : INFINITY;  // padded rows get p = 0
     }
-    const Visibility vis(p, bh / p.H);
+    const Visibility vis(p, tiles, bh / p.H);
     const float* kbh = k + L.head(L.k, bh);
     const float* vbh = v + L.head(L.v, bh);
     const int64_t ldk = L.k.row, ldv = L.v.row;
@@ -180,13 +222,14 @@ struct BackwardTask {
       const int64_t first = p.causal ? std::max<int64_t>(0, (k0 - vis.offset) / bqp) : 0;
       for (int64_t qb = first; qb < nqb; ++qb) {
         const int64_t q0 = qb * bqp, q1 = std::min(Tq, q0 + bqp);
-        if (!vis.any(q0, q1, k0, k1)) continue;
+        if (!vis.any(q0, q1, k0)) continue;
+        const bool mixed = vis.tile(q0, k0) == kTileMixed;
         gemm<false, false>(bqp, bk, D, qs + q0 * Dp, Dp, kt, bk, s, bk);   // S (base-2 scores)
         gemm<false, false>(bqp, bk, D, dos + q0 * Dp, Dp, vt, bk, ds, bk);  // dP = dO V^T
         for (int64_t r = 0; r < bqp; ++r) {
           float* sr = s + r * bk;
           float* dr = ds + r * bk;
-          if (q0 + r < Tq) vis.hide(sr, q0 + r, k0, k1, bk);
+          if (q0 + r < Tq) vis.hide(sr, q0 + r, k0, k1, bk, mixed);
           row_exp2(sr, bk, pivot[q0 + r]);  // P
           const float dl = delta[q0 + r];
           for (int64_t j = 0; j < bk; ++j) dr[j] = sr[j] * (dr[j] - dl);  // dS = P (dP - D_i)
@@ -232,10 +275,11 @@ void attention_forward(ThreadPool& pool, const AttentionParams& p, const float* 
     for (int64_t t = begin; t < end; ++t)
       pack_keys(p, L, t / nkb, (t % nkb) * bk, bk, k, v, packed + t * packed_block_floats(bk, D, Dp));
   });
+  const MaskTiles tiles(pool, p, bq, bk);
   pool.parallel_for(BH * nqb, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / nqb, q0 = (t % nqb) * bq;
-      forward_block(p, L, bh, q0, std::min(bq, p.Tq - q0), bqp, bk, q, packed + bh * per_bh, out, lse);
+      forward_block(p, L, bh, q0, std::min(bq, p.Tq - q0), bqp, bk, q, packed + bh * per_bh, tiles, out, lse);
     }
   });
   if (packed_buf.size() > (size_t{16} << 20)) std::vector<float>().swap(packed_buf);  // > 64 MB: give it back
@@ -264,13 +308,14 @@ void attention_backward(ThreadPool& pool, const AttentionParams& p, const float*
   const int64_t splits = std::min(nkb, (2 * pool.size() + BH - 1) / BH);
   const int64_t blocks_per_split = (nkb + splits - 1) / splits;
   std::vector<float> partial(splits > 1 ? static_cast<size_t>(splits * BH * Tq * D) : 0);
+  const MaskTiles tiles(pool, p, task.bqp, task.bk);
   pool.parallel_for(BH * splits, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bh = t / splits, sp = t % splits;
       const int64_t ks0 = std::min(Tk, sp * blocks_per_split * task.bk);
       const int64_t ks1 = std::min(Tk, ks0 + blocks_per_split * task.bk);
-      if (splits > 1) task.run(bh, ks0, ks1, partial.data() + (sp * BH + bh) * Tq * D, D, dk + L.head(L.k, bh), dv + L.head(L.v, bh));
-      else task.run(bh, ks0, ks1, dq + L.head(L.q, bh), L.q.row, dk + L.head(L.k, bh), dv + L.head(L.v, bh));
+      if (splits > 1) task.run(bh, ks0, ks1, tiles, partial.data() + (sp * BH + bh) * Tq * D, D, dk + L.head(L.k, bh), dv + L.head(L.v, bh));
+      else task.run(bh, ks0, ks1, tiles, dq + L.head(L.q, bh), L.q.row, dk + L.head(L.k, bh), dv + L.head(L.v, bh));
     }
   });
   if (splits == 1) return;

@@ -20,6 +20,7 @@ struct Shape {
   int64_t B, H, Tq, Tk, D;
   bool causal;
   int mask_rank;  // 0 (none), 2 or 3
+  bool segments = false;  // the mask a sequence of segments makes (segment_mask), not random
 };
 
 struct RefOut {
@@ -94,16 +95,34 @@ std::vector<int32_t> random_mask(size_t n_batches, int64_t Tq, int64_t Tk) {
   return m;
 }
 
+// A PMTP-like segment mask: runs of 19-70 positions, each seeing its own segment and every second earlier one,
+// so a tile of 64 x 64 can be all hidden, all visible or mixed (the kernels classify tiles once a call).
+std::vector<int32_t> segment_mask(size_t n_batches, int64_t Tq, int64_t Tk) {
+  std::vector<int32_t> m(n_batches * Tq * Tk);
+  std::uniform_int_distribution<int64_t> run(19, 70);
+  for (size_t b = 0; b < n_batches; ++b) {
+    std::vector<int64_t> seg(static_cast<size_t>(std::max(Tq, Tk)));
+    for (int64_t t = 0, s = 0; t < static_cast<int64_t>(seg.size()); ++s)
+      for (int64_t n = run(echogen::test::rng()); n > 0 && t < static_cast<int64_t>(seg.size()); --n) seg[t++] = s;
+    for (int64_t i = 0; i < Tq; ++i)
+      for (int64_t j = 0; j < Tk; ++j)
+        m[(b * Tq + i) * Tk + j] = seg[j] == seg[i] || (seg[j] < seg[i] && seg[j] % 2 == 0) ? 1 : 0;
+  }
+  return m;
+}
+
 std::string describe(const Shape& c) {
   return "B=" + std::to_string(c.B) + " H=" + std::to_string(c.H) + " Tq=" + std::to_string(c.Tq) +
          " Tk=" + std::to_string(c.Tk) + " D=" + std::to_string(c.D) + (c.causal ? " causal" : "") +
-         (c.mask_rank ? " mask" + std::to_string(c.mask_rank) + "d" : "");
+         (c.mask_rank ? " mask" + std::to_string(c.mask_rank) + "d" : "") + (c.segments ? " segments" : "");
 }
 
 const std::vector<Shape> kShapes = {
     {2, 3, 7, 33, 24, false, 0},  {1, 2, 130, 130, 32, true, 0}, {2, 1, 1, 17, 80, true, 0},
     {1, 3, 33, 7, 8, true, 0},    {2, 2, 65, 130, 64, false, 3}, {1, 2, 40, 33, 128, true, 2},
     {3, 1, 130, 1, 16, false, 0}, {2, 2, 97, 71, 40, true, 3},
+    // segment masks: tiles all hidden, all visible and mixed, causal or not, one mask or one a batch
+    {2, 2, 200, 200, 32, true, 3, true}, {1, 3, 150, 230, 16, false, 2, true},
 };
 
 struct Inputs {
@@ -122,7 +141,7 @@ Inputs make_inputs(const Shape& c) {
   in.v = echogen::test::uniform(c.B * c.H * c.Tk * c.D);
   in.dout = echogen::test::uniform(c.B * c.H * c.Tq * c.D);
   if (c.mask_rank) {
-    in.mask = random_mask(c.mask_rank == 3 ? c.B : 1, c.Tq, c.Tk);
+    in.mask = (c.segments ? segment_mask : random_mask)(c.mask_rank == 3 ? c.B : 1, c.Tq, c.Tk);
     p.mask_batched = c.mask_rank == 3;
   }
   p.mask = in.mask.empty() ? nullptr : in.mask.data();
@@ -170,7 +189,7 @@ void token_major(const std::vector<T>& bhtd, std::vector<T>& packed, int64_t B, 
 // token-major layouts (what packedAttention hands the kernels), against the same f64 reference.
 echogen::test::Case packed_case(const Shape& s) {
   using namespace echogen::test;
-  Inputs in = make_inputs({s.B, s.H, s.Tq, s.Tq, s.D, s.causal, s.mask_rank});
+  Inputs in = make_inputs({s.B, s.H, s.Tq, s.Tq, s.D, s.causal, s.mask_rank, s.segments});
   AttentionParams p = in.p;
   const int64_t B = p.B, H = p.H, T = p.Tq, D = p.D, HD = H * D;
   RefOut r = reference(p, p.mask, in.q, in.k, in.v, in.dout);
@@ -214,7 +233,8 @@ EG_CASES(attention) {
   }
   for (const Shape& s : kShapes) cases.push_back(attention_case("attention " + describe(s), make_inputs(s), true));
   // Tq = Tk (one sequence); odd T past a block, a mask, one head, several batches.
-  for (const Shape& s : {Shape{2, 3, 37, 37, 16, true, 0}, Shape{1, 2, 130, 130, 32, false, 3}, Shape{3, 1, 9, 9, 8, true, 2}})
+  for (const Shape& s : {Shape{2, 3, 37, 37, 16, true, 0}, Shape{1, 2, 130, 130, 32, false, 3}, Shape{3, 1, 9, 9, 8, true, 2},
+                         Shape{3, 2, 260, 260, 32, true, 3, true}})
     cases.push_back(packed_case(s));
   // A row that sees no key must get exactly out 0 / lse -inf / dq 0, and a key no query sees
   // exactly dk = dv = 0: checked elementwise, not through a relative error.
