@@ -20,15 +20,30 @@ namespace {
 
 using namespace attention_blocks;
 
-// A mask's tiles over one call's grid of query blocks (bq rows) and key blocks (bk keys): whether a tile's
-// causally allowed entries are all hidden, all visible, or both. Built once a call for every batch of the
-// mask, so the per-head tasks neither scan the mask to find a tile empty nor read it inside a full one: with
-// a training step's segment mask those reads were ~28 % of the forward (an element-by-element scan of every
-// empty tile, once per head; docs/attention.md).
+// A mask over one call's grid of query blocks (bq rows) and key blocks (bk <= 64 keys), built once a call for every
+// batch of the mask: each tile's class (its causally allowed entries all hidden, all visible, or both) and each row's
+// entries in a key block as the bits of one word. The per-head tasks then neither scan the mask to find a tile empty
+// nor read it inside a full one, and a mixed tile reads one word a row instead of 64 ints: with a training step's
+// segment mask the element-by-element scans and reads were about a quarter of the forward (docs/attention.md).
 enum TileClass : uint8_t { kTileHidden = 0, kTileVisible = 1, kTileMixed = 2 };
 
+// Bit j set iff row[j] != 0, j < n <= 64.
+inline uint64_t nonzero_bits(const int32_t* row, int64_t n) {
+  uint64_t w = 0;
+  int64_t j = 0;
+#ifdef ECHOGEN_AVX2
+  for (; j + 8 <= n; j += 8) {
+    const __m256i zero = _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j)), _mm256_setzero_si256());
+    w |= static_cast<uint64_t>(~_mm256_movemask_ps(_mm256_castsi256_ps(zero)) & 0xFF) << j;
+  }
+#endif
+  for (; j < n; ++j) w |= static_cast<uint64_t>(row[j] != 0) << j;
+  return w;
+}
+
 struct MaskTiles {
-  std::vector<uint8_t> cls;  // [mask batch][query block][key block]
+  std::vector<uint8_t> cls;    // [mask batch][query block][key block]
+  std::vector<uint64_t> bits;  // [mask batch][query row][key block]; rows' blocks past their causal end: 0
   int64_t bq = 1, bk = 1, nqb = 0, nkb = 0;
 
   MaskTiles(ThreadPool& pool, const AttentionParams& p, int64_t bq_, int64_t bk_) : bq(bq_), bk(bk_) {
@@ -37,19 +52,21 @@ struct MaskTiles {
     nkb = (p.Tk + bk - 1) / bk;
     const int64_t batches = p.mask_batched ? p.B : 1, offset = p.Tk - p.Tq;
     cls.assign(static_cast<size_t>(batches * nqb * nkb), kTileHidden);
+    bits.assign(static_cast<size_t>(batches * p.Tq * nkb), 0);
     pool.parallel_for(batches * nqb, 1, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        const int32_t* m = p.mask + (t / nqb) * p.Tq * p.Tk;
-        const int64_t q0 = (t % nqb) * bq, q1 = std::min(p.Tq, q0 + bq);
+        const int64_t b = t / nqb, q0 = (t % nqb) * bq, q1 = std::min(p.Tq, q0 + bq);
+        const int32_t* m = p.mask + b * p.Tq * p.Tk;
         for (int64_t kb = 0; kb < nkb; ++kb) {
           const int64_t k0 = kb * bk, k1 = std::min(p.Tk, k0 + bk);
           int64_t allowed = 0, seen = 0;
           for (int64_t i = q0; i < q1; ++i) {
             const int64_t e = p.causal ? std::min(k1, i + offset + 1) : k1;
             if (e <= k0) continue;
+            const uint64_t w = nonzero_bits(m + i * p.Tk + k0, k1 - k0);
+            bits[static_cast<size_t>((b * p.Tq + i) * nkb + kb)] = w;
             allowed += e - k0;
-            const int32_t* row = m + i * p.Tk;
-            for (int64_t j = k0; j < e; ++j) seen += row[j] != 0;
+            seen += __builtin_popcountll(e - k0 == 64 ? w : w & ((uint64_t{1} << (e - k0)) - 1));
           }
           cls[static_cast<size_t>(t * nkb + kb)] = seen == 0 ? kTileHidden : seen == allowed ? kTileVisible : kTileMixed;
         }
@@ -58,17 +75,17 @@ struct MaskTiles {
   }
 };
 
-// Which keys of a block a query block may see: causal limits and the i32 mask (through its tiles).
+// Which keys of a block a query block may see: causal limits and the i32 mask (through its tiles and bits).
 struct Visibility {
   const AttentionParams& p;
-  const int32_t* mask;   // this batch's [Tq, Tk] slice, or nullptr
   const uint8_t* tiles;  // this batch's tile classes, or nullptr
+  const uint64_t* bits;  // this batch's row words, or nullptr
   const MaskTiles& grid;
   int64_t offset;        // Tk - Tq: query i sees key j iff j <= i + offset
 
   Visibility(const AttentionParams& params, const MaskTiles& t, int64_t b)
-      : p(params), mask(params.mask ? params.mask + (params.mask_batched ? b * params.Tq * params.Tk : 0) : nullptr),
-        tiles(params.mask ? t.cls.data() + (params.mask_batched ? b : 0) * t.nqb * t.nkb : nullptr), grid(t),
+      : p(params), tiles(params.mask ? t.cls.data() + (params.mask_batched ? b : 0) * t.nqb * t.nkb : nullptr),
+        bits(params.mask ? t.bits.data() + (params.mask_batched ? b : 0) * params.Tq * t.nkb : nullptr), grid(t),
         offset(params.Tk - params.Tq) {}
 
   // The class of the tile of query block q0 and key block k0 (both on the grid); without a mask, visible.
@@ -80,14 +97,25 @@ struct Visibility {
     if (p.causal && k0 > q1 - 1 + offset) return false;
     return tile(q0, k0) != kTileHidden;
   }
-  // Sets s[j] = -inf for every key k0 + j (j < cols_p) that query i may not see; the mask is read only in a
-  // mixed tile.
+  // Sets s[j] = -inf for every key k0 + j (j < cols_p, a multiple of 8) that query i may not see; the mask's bits
+  // are read only in a mixed tile.
   void hide(float* s, int64_t i, int64_t k0, int64_t k1, int64_t cols_p, bool mixed) const {
     int64_t end = k1 - k0;
     if (p.causal) end = std::max<int64_t>(0, std::min(end, i + offset + 1 - k0));
     if (mixed) {
-      const int32_t* m = mask + i * p.Tk + k0;
-      for (int64_t j = 0; j < end; ++j) s[j] = m[j] ? s[j] : -INFINITY;
+      const uint64_t w = bits[i * grid.nkb + k0 / grid.bk];
+      int64_t j = 0;
+#ifdef ECHOGEN_AVX2
+      // 8 keys a step: lane l keeps its score iff bit l of the byte is set (past `end`, hidden below anyway)
+      const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+      const __m256 hidden = _mm256_set1_ps(-INFINITY);
+      for (; j < end; j += 8) {
+        const __m256i byte = _mm256_set1_epi32(static_cast<int>((w >> j) & 0xFF));
+        const __m256 keep = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(byte, lane_bit), lane_bit));
+        _mm256_storeu_ps(s + j, _mm256_blendv_ps(hidden, _mm256_loadu_ps(s + j), keep));
+      }
+#endif
+      for (; j < end; ++j) s[j] = (w >> j) & 1 ? s[j] : -INFINITY;
     }
     for (int64_t j = end; j < cols_p; ++j) s[j] = -INFINITY;
   }
