@@ -60,4 +60,4 @@ function countKernelFlops(fn, dist = DIST) {
   }
 }
 
-module.exports = { countKernelFlops, gemmFlops, attentionFlops };
+module.exports = { countKernelFlops, gemmFlops, linearFlops, attentionFlops };

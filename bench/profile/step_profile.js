@@ -50,18 +50,13 @@ const familyOf = (name) => (FAMILY.find(([re]) => re.test(name)) || [null, 'othe
 const acc = new Map();  // op name (with --shapes, a GEMM's name and operand shapes) -> { ms, calls }
 const SHAPES = flag('--shapes');
 // 'matmul [8,626,32]x[8,32,626] {"transB":true}': the name, each tensor operand's shape, the options
-function gemmFlops(name, a) {
-  const sa = a[0].shape, sb = a[1].shape;
-  if (name === 'linear') return 2 * sa.slice(0, -1).reduce((x, y) => x * y, 1) * sa[sa.length - 1] * sb[0];
-  const o = (a[2] && typeof a[2] === 'object') ? a[2] : {};
-  const m = o.transA ? sa[sa.length - 1] : sa[sa.length - 2], k = o.transA ? sa[sa.length - 2] : sa[sa.length - 1];
-  const n = o.transB ? sb[sb.length - 2] : sb[sb.length - 1];
-  return 2 * sa.slice(0, -2).reduce((x, y) => x * y, 1) * m * k * n;
-}
+// one call's FLOPs, as train_step counts them
+const { gemmFlops, linearFlops } = require('../lib/flop_count');
+const callFlops = (name, a) => (name === 'linear' ? linearFlops(a[0], a[1]) : gemmFlops(a[0], a[1], a[2] || {}));
 const flopsOf = new Map();  // shape key -> FLOPs of one call
 function shapeKey(name, a) {
   const key = shapeKeyOf(name, a);
-  if (!flopsOf.has(key)) flopsOf.set(key, gemmFlops(name, a));
+  if (!flopsOf.has(key)) flopsOf.set(key, callFlops(name, a));
   return key;
 }
 function shapeKeyOf(name, a) {

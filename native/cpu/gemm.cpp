@@ -324,6 +324,21 @@ void store_tile(const float* acc, float* c, int64_t ldc, int rows, int cols, flo
   }
 }
 
+// A packed block: C[mc x nc] (row stride g.n) from the A strips ap and the B panels bp over kc depths, tile by tile;
+// store_tile's first / beta / bias as given (bias: this block's first column).
+void multiply_packed(const GemmArgs& g, int64_t kc, int64_t mc, int64_t nc, const float* ap, const float* bp, float* c,
+                     bool first, float beta, const float* bias) {
+  alignas(64) float acc[MR * NR];
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      micro_kernel<true>(kc, ap + ir * kc, 1, MR, MR, bp + jr * kc, NR, NR, acc);
+      store_tile(acc, c + ir * g.n + jr, g.n, rows, cols, g.alpha, first, beta, bias ? bias + jr : nullptr);
+    }
+  }
+}
+
 struct Plan {
   int64_t mc, nc, mb, nb, kc, kb;
 };
@@ -375,21 +390,12 @@ void run_task(const GemmArgs& g, const Plan& p, int64_t task, float* ap, PackedB
   const float* b = g.b + bi * g.stride_b;
   float* c = g.c + bi * g.stride_c + i0 * g.n + j0;
   const bool reuse = shared_b || (pb_cache.all_depth && pb_cache.bi == bi && pb_cache.j0 == j0);
-  alignas(64) float acc[MR * NR];
   for (int64_t pb = 0; pb < p.kb; ++pb) {
     const int64_t p0 = pb * p.kc, kc = std::min(p.kc, g.k - p0);
     const float* bp = shared_b ? shared_b + shared_panel(g, p, bi, jb, pb) : pb_cache.p + (pb_cache.all_depth ? pb * p.nc * p.kc : 0);
     pack_a(g, a, i0, mc, p0, kc, ap);
     if (!reuse) pack_b(g, b, j0, nc, p0, kc, pb_cache.p + (pb_cache.all_depth ? pb * p.nc * p.kc : 0));
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-      const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-      for (int64_t ir = 0; ir < mc; ir += MR) {
-        const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-        micro_kernel<true>(kc, ap + ir * kc, 1, MR, MR, bp + jr * kc, NR, NR, acc);
-        store_tile(acc, c + ir * g.n + jr, g.n, rows, cols, g.alpha, pb == 0, g.beta,
-                   g.bias ? g.bias + j0 + jr : nullptr);
-      }
-    }
+    multiply_packed(g, kc, mc, nc, ap, bp, c, pb == 0, g.beta, g.bias ? g.bias + j0 : nullptr);
   }
   if (pb_cache.all_depth && !shared_b) {
     pb_cache.bi = bi;
@@ -451,7 +457,6 @@ void run_depth_part(const GemmArgs& g, const Plan& p, int64_t pb0, int64_t pb1, 
   thread_local Scratch a_buf, b_buf;
   float* ap = a_buf.get(p.mc * p.kc + kPackSlack);
   float* bp = b_buf.get(p.nc * p.kc);
-  alignas(64) float acc[MR * NR];
   for (int64_t jb = 0; jb < p.nb; ++jb) {
     const int64_t j0 = jb * p.nc, nc = std::min(p.nc, g.n - j0);
     for (int64_t pb = pb0; pb < pb1; ++pb) {
@@ -460,15 +465,7 @@ void run_depth_part(const GemmArgs& g, const Plan& p, int64_t pb0, int64_t pb1, 
       for (int64_t i0 = 0; i0 < g.m; i0 += p.mc) {
         const int64_t mc = std::min(p.mc, g.m - i0);
         pack_a(g, g.a, i0, mc, p0, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            micro_kernel<true>(kc, ap + ir * kc, 1, MR, MR, bp + jr * kc, NR, NR, acc);
-            store_tile(acc, c + (i0 + ir) * g.n + j0 + jr, g.n, rows, cols, g.alpha, pb == pb0, beta,
-                       bias ? bias + j0 + jr : nullptr);
-          }
-        }
+        multiply_packed(g, kc, mc, nc, ap, bp, c + i0 * g.n + j0, pb == pb0, beta, bias ? bias + j0 : nullptr);
       }
     }
   }
